@@ -1,0 +1,675 @@
+//! Users: `/users/first`, `/users/login`, `/users/logout`, `/users`,
+//! `/users/{user}`, status, roles and password (Coder API reference,
+//! "Users" section).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use codersdk::{
+    CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest, GetUsersResponse,
+    LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, Response as Message, Role,
+    UpdateRoles, UpdateUserPasswordRequest, User, UserRoles, UserStatus, SESSION_TOKEN_COOKIE,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::validate::{self, Validator};
+use crate::auth::{Auth, NewToken};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::rbac::{self, Action, Resource};
+use crate::state::AppState;
+
+/// Converts a stored user to the wire type.
+pub fn to_sdk(u: &store::User, organization_ids: Vec<Uuid>) -> User {
+    User {
+        id: u.id,
+        username: u.username.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        created_at: u.created_at,
+        updated_at: Some(u.updated_at),
+        last_seen_at: u.last_seen_at,
+        status: UserStatus::parse(&u.status).unwrap_or(UserStatus::Suspended),
+        login_type: LoginType::parse(&u.login_type),
+        organization_ids,
+        roles: site_roles(&u.rbac_roles.0),
+        avatar_url: u.avatar_url.clone(),
+    }
+}
+
+/// Site roles on the wire (`member` is implicit and left out, as upstream).
+pub fn site_roles(stored: &[String]) -> Vec<Role> {
+    stored
+        .iter()
+        .filter(|r| *r != rbac::MEMBER)
+        .map(|r| Role {
+            name: r.clone(),
+            display_name: rbac::display_name(r).to_owned(),
+            organization_id: None,
+        })
+        .collect()
+}
+
+/// One user on the wire, with their organization ids (one query).
+pub async fn user_with_orgs(state: &AppState, u: &store::User) -> ApiResult<User> {
+    let orgs = state.store.memberships_of_users(&[u.id]).await?;
+    Ok(to_sdk(
+        u,
+        orgs.into_iter().map(|m| m.organization_id).collect(),
+    ))
+}
+
+/// Many users on the wire: their memberships in one query.
+pub async fn users_with_orgs(state: &AppState, users: &[store::User]) -> ApiResult<Vec<User>> {
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let mut by_user: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for m in state.store.memberships_of_users(&ids).await? {
+        by_user
+            .entry(m.user_id)
+            .or_default()
+            .push(m.organization_id);
+    }
+    Ok(users
+        .iter()
+        .map(|u| to_sdk(u, by_user.remove(&u.id).unwrap_or_default()))
+        .collect())
+}
+
+/// Resolves `{user}`: `me`, a UUID or a username. Unknown -> 400
+/// `"user" must be an existing uuid or username.` (upstream's text).
+pub async fn resolve_user(state: &AppState, auth: &Auth, raw: &str) -> ApiResult<store::User> {
+    let unknown = || ApiError::bad_request("\"user\" must be an existing uuid or username.");
+    if raw == "me" {
+        return Ok(auth.user.clone());
+    }
+    let found = match Uuid::parse_str(raw) {
+        Ok(id) => state.store.get_user_by_id(id).await,
+        Err(_) => state.store.get_user_by_username(raw).await,
+    };
+    match found {
+        Ok(u) => Ok(u),
+        Err(store::StoreError::NotFound) => Err(unknown()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Maps a unique violation on `users` to upstream's 409.
+fn user_conflict(e: store::StoreError) -> ApiError {
+    if matches!(e, store::StoreError::Conflict(_)) {
+        ApiError::conflict("User already exists.")
+    } else {
+        e.into()
+    }
+}
+
+/// `GET /users/first`: 200 once the first user exists, else 404.
+#[utoipa::path(get, path = "/api/v2/users/first", tag = "Users",
+    responses((status = 200, body = Message), (status = 404, body = Message)))]
+pub async fn get_first_user(State(state): State<AppState>) -> ApiResult<Json<Message>> {
+    if state.store.has_users().await? {
+        Ok(Json(Message::message(
+            "The initial user has already been created!",
+        )))
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "The initial user has not been created!",
+        ))
+    }
+}
+
+/// `POST /users/first`: creates the `owner` and the default organization
+/// (name from `organization`, default `coder`). 409 once a user exists.
+#[utoipa::path(post, path = "/api/v2/users/first", tag = "Users",
+    request_body = CreateFirstUserRequest,
+    responses((status = 201, body = CreateFirstUserResponse), (status = 400, body = Message), (status = 409, body = Message)))]
+pub async fn post_first_user(
+    State(state): State<AppState>,
+    Json(req): Json<CreateFirstUserRequest>,
+) -> ApiResult<(StatusCode, Json<CreateFirstUserResponse>)> {
+    if state.store.has_users().await? {
+        return Err(ApiError::conflict(
+            "The initial user has already been created.",
+        ));
+    }
+    let org_name = if req.organization.is_empty() {
+        "coder".to_owned()
+    } else {
+        req.organization.clone()
+    };
+    Validator::new()
+        .required("email", &req.email)
+        .email("email", &req.email)
+        .required("username", &req.username)
+        .username("username", &req.username)
+        .required("password", &req.password)
+        .username("organization", &req.organization)
+        .finish()?;
+    validate::password("password", &req.password)?;
+    let now = store::now();
+    let org = store::Organization {
+        id: Uuid::new_v4(),
+        name: org_name.clone(),
+        display_name: org_name,
+        description: String::new(),
+        icon: String::new(),
+        is_default: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let user = new_user(
+        &req.email,
+        &req.username,
+        &req.name,
+        hash_password(&state, &req.password).await?,
+        LoginType::Password,
+        vec![rbac::OWNER.to_owned()],
+    );
+    match state
+        .store
+        .create_first_user(&org, &user, &[rbac::ORG_ADMIN.to_owned()])
+        .await
+    {
+        Ok(()) => {}
+        Err(store::StoreError::Conflict(c)) if c == "first_user" => {
+            return Err(ApiError::conflict(
+                "The initial user has already been created.",
+            ))
+        }
+        Err(e) => return Err(user_conflict(e)),
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateFirstUserResponse {
+            user_id: user.id,
+            organization_id: org.id,
+        }),
+    ))
+}
+
+/// Hashes a password off the async threads (PBKDF2 is deliberately slow).
+pub async fn hash_password(state: &AppState, password: &str) -> ApiResult<String> {
+    if password.is_empty() {
+        return Ok(String::new());
+    }
+    let iterations = state.config.password_hash_iterations;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || crate::userpassword::hash(&password, iterations))
+        .await
+        .map_err(ApiError::internal)
+}
+
+fn new_user(
+    email: &str,
+    username: &str,
+    name: &str,
+    hashed_password: String,
+    login_type: LoginType,
+    roles: Vec<String>,
+) -> store::User {
+    let now = store::now();
+    store::User {
+        id: Uuid::new_v4(),
+        email: email.to_owned(),
+        username: username.to_owned(),
+        name: name.to_owned(),
+        hashed_password,
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
+        status: "active".into(),
+        rbac_roles: store::StringList(roles),
+        login_type: login_type.as_str().to_owned(),
+        avatar_url: String::new(),
+        deleted: false,
+    }
+}
+
+/// Mints and stores a key; returns the whole token.
+pub async fn create_key(
+    state: &AppState,
+    user_id: Uuid,
+    login_type: &str,
+    lifetime: std::time::Duration,
+    token_name: &str,
+) -> Result<String, store::StoreError> {
+    let t = NewToken::generate();
+    let now = store::now();
+    let lifetime_secs = lifetime.as_secs() as i64;
+    state
+        .store
+        .insert_api_key(&store::ApiKey {
+            id: t.id.clone(),
+            hashed_secret: t.hashed_secret.clone(),
+            user_id,
+            last_used: now,
+            expires_at: now + chrono::Duration::seconds(lifetime_secs),
+            created_at: now,
+            updated_at: now,
+            login_type: login_type.to_owned(),
+            lifetime_seconds: lifetime_secs,
+            token_name: token_name.to_owned(),
+            scope: "all".into(),
+        })
+        .await?;
+    Ok(t.token())
+}
+
+fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = cookie::Cookie::new(SESSION_TOKEN_COOKIE, token.to_owned());
+    c.set_path("/");
+    c.set_http_only(true);
+    c.set_same_site(cookie::SameSite::Lax);
+    if let Some(secs) = max_age {
+        c.set_max_age(cookie::time::Duration::seconds(secs));
+    }
+    HeaderValue::from_str(&c.to_string()).expect("cookie is ASCII")
+}
+
+/// `POST /users/login`: email and password -> 201 `{session_token}` (also
+/// set as the `coder_session_token` cookie). 401
+/// `Incorrect email or password.`; 401 for a suspended account.
+#[utoipa::path(post, path = "/api/v2/users/login", tag = "Authorization",
+    request_body = LoginWithPasswordRequest,
+    responses((status = 201, body = LoginWithPasswordResponse), (status = 401, body = Message)))]
+pub async fn post_login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginWithPasswordRequest>,
+) -> ApiResult<Response> {
+    Validator::new()
+        .required("email", &req.email)
+        .email("email", &req.email)
+        .required("password", &req.password)
+        .finish()?;
+    let incorrect = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect email or password.");
+    let user = match state.store.get_user_by_email(&req.email).await {
+        Ok(u) => u,
+        Err(store::StoreError::NotFound) => return Err(incorrect()),
+        Err(e) => return Err(e.into()),
+    };
+    let hashed = user.hashed_password.clone();
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &password))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(incorrect());
+    }
+    if user.status != "active" {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Your account is suspended. Contact an admin to reactivate your account.",
+        ));
+    }
+    let lifetime = state.config.session_duration;
+    let token = create_key(&state, user.id, "password", lifetime, "").await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::SET_COOKIE,
+            session_cookie(&token, Some(lifetime.as_secs() as i64)),
+        )],
+        Json(LoginWithPasswordResponse {
+            session_token: token,
+        }),
+    )
+        .into_response())
+}
+
+/// `POST /users/logout`: deletes the calling session's key and clears the
+/// cookie; 200 `Logged out!`.
+#[utoipa::path(post, path = "/api/v2/users/logout", tag = "Users",
+    responses((status = 200, body = Message), (status = 401, body = Message)))]
+pub async fn post_logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    match state.store.delete_api_key(auth.user.id, &auth.key.id).await {
+        Ok(()) | Err(store::StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie("", Some(0)))],
+        Json(Message::message("Logged out!")),
+    )
+        .into_response())
+}
+
+/// `GET /users` query: `q` (search terms and `status:` / `role:` /
+/// `username:` / `email:` filters), `limit`, `offset`, `after_id`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+pub struct UsersQuery {
+    /// Search query, e.g. `alice status:active role:owner`.
+    pub q: String,
+    /// Page size (0 = everything).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+    /// Only users after this one (keyset paging).
+    pub after_id: Option<Uuid>,
+}
+
+fn parse_user_query(q: &str) -> ApiResult<store::UserFilter> {
+    let mut f = store::UserFilter::default();
+    let mut search: Vec<String> = Vec::new();
+    let mut bad = Vec::new();
+    for term in q.split_whitespace() {
+        match term.split_once(':') {
+            Some(("status", v)) => match UserStatus::parse(&v.to_lowercase()) {
+                Some(s) => f.status = Some(s.as_str().to_owned()),
+                None => bad.push(codersdk::ValidationError {
+                    field: "status".into(),
+                    detail: format!("Query param \"status\" has invalid value: {v:?} is not a valid user status"),
+                }),
+            },
+            Some(("role", v)) => f.role = Some(v.to_owned()),
+            Some(("username", v)) | Some(("email", v)) => search.push(v.to_owned()),
+            Some((k, _)) => bad.push(codersdk::ValidationError {
+                field: k.to_owned(),
+                detail: format!("{k:?} is not a valid query param"),
+            }),
+            None => search.push(term.to_owned()),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::bad_request("Invalid user search query.").validations(bad));
+    }
+    if !search.is_empty() {
+        f.search = Some(search.join(" "));
+    }
+    Ok(f)
+}
+
+/// `GET /users`: one page of users and the total count. Every signed-in
+/// user may list users (upstream's `member` role reads all users).
+#[utoipa::path(get, path = "/api/v2/users", tag = "Users", params(UsersQuery),
+    responses((status = 200, body = GetUsersResponse), (status = 400, body = Message), (status = 401, body = Message)))]
+pub async fn get_users(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<UsersQuery>,
+) -> ApiResult<Json<GetUsersResponse>> {
+    auth.require(Action::Read, &Resource::User.any())?;
+    let mut f = parse_user_query(&q.q)?;
+    let mut v = Validator::new();
+    if matches!(q.limit, Some(l) if l < 0) {
+        v.push(
+            "limit",
+            "Query param \"limit\" must be a non-negative integer.",
+        );
+    }
+    if matches!(q.offset, Some(o) if o < 0) {
+        v.push(
+            "offset",
+            "Query param \"offset\" must be a non-negative integer.",
+        );
+    }
+    v.finish().map_err(|e| {
+        ApiError::bad_request("Query parameters have invalid values.")
+            .validations(e.body.validations)
+    })?;
+    f.limit = q.limit.unwrap_or(0);
+    f.offset = q.offset.unwrap_or(0);
+    f.after_id = q.after_id;
+    let (users, count) = state.store.list_users(&f).await?;
+    Ok(Json(GetUsersResponse {
+        users: users_with_orgs(&state, &users).await?,
+        count,
+    }))
+}
+
+/// `POST /users` (owner, user-admin): 201 User. The user joins
+/// `organization_id` (default: the default organization). 409
+/// `User already exists.`
+#[utoipa::path(post, path = "/api/v2/users", tag = "Users", request_body = CreateUserRequest,
+    responses((status = 201, body = User), (status = 400, body = Message), (status = 403, body = Message), (status = 409, body = Message)))]
+pub async fn post_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(req): Json<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    auth.require(Action::Create, &Resource::User.any())?;
+    let login_type = req.login_type.unwrap_or(LoginType::Password);
+    let mut v = Validator::new();
+    v.required("email", &req.email)
+        .email("email", &req.email)
+        .required("username", &req.username)
+        .username("username", &req.username);
+    match login_type {
+        LoginType::Password => {
+            v.required("password", &req.password);
+        }
+        LoginType::None | LoginType::Oidc | LoginType::Github => {
+            if !req.password.is_empty() {
+                v.push(
+                    "password",
+                    format!(
+                        "Password cannot be set for login type {:?}.",
+                        login_type.as_str()
+                    ),
+                );
+            }
+        }
+        LoginType::Token => {
+            v.push(
+                "login_type",
+                "Login type \"token\" cannot be given to a user.",
+            );
+        }
+    }
+    v.finish()?;
+    if login_type == LoginType::Password {
+        validate::password("password", &req.password)?;
+    }
+    let org = match req.organization_id {
+        Some(id) => match state.store.get_organization_by_id(id).await {
+            Ok(o) => o,
+            Err(store::StoreError::NotFound) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("Organization does not exist with the provided id {id:?}."),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => state.store.get_default_organization().await?,
+    };
+    let user = new_user(
+        &req.email,
+        &req.username,
+        &req.name,
+        hash_password(&state, &req.password).await?,
+        login_type,
+        Vec::new(),
+    );
+    state
+        .store
+        .insert_user(&user, org.id)
+        .await
+        .map_err(user_conflict)?;
+    Ok((StatusCode::CREATED, Json(to_sdk(&user, vec![org.id]))))
+}
+
+/// `GET /users/{user}`.
+#[utoipa::path(get, path = "/api/v2/users/{user}", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Message), (status = 401, body = Message)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+) -> ApiResult<Json<User>> {
+    let u = resolve_user(&state, &auth, &user).await?;
+    auth.require(Action::Read, &Resource::User.any())
+        .map_err(|_| ApiError::not_found())?;
+    Ok(Json(user_with_orgs(&state, &u).await?))
+}
+
+async fn set_status(
+    state: &AppState,
+    auth: &Auth,
+    raw: &str,
+    status: UserStatus,
+) -> ApiResult<Json<User>> {
+    let u = resolve_user(state, auth, raw).await?;
+    auth.require(Action::Update, &Resource::User.any())?;
+    if status == UserStatus::Suspended && u.id == auth.user.id {
+        return Err(ApiError::bad_request("You cannot suspend yourself."));
+    }
+    if u.rbac_roles.0.iter().any(|r| r == rbac::OWNER) && !auth.subject.has_site_role(rbac::OWNER) {
+        return Err(ApiError::forbidden());
+    }
+    let updated = state
+        .store
+        .update_user_status(u.id, status.as_str())
+        .await?;
+    Ok(Json(user_with_orgs(state, &updated).await?))
+}
+
+/// `PUT /users/{user}/status/suspend` (owner, user-admin): the user's
+/// tokens are refused from now on. 400 `You cannot suspend yourself.`
+#[utoipa::path(put, path = "/api/v2/users/{user}/status/suspend", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Message), (status = 403, body = Message)))]
+pub async fn put_user_suspend(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+) -> ApiResult<Json<User>> {
+    set_status(&state, &auth, &user, UserStatus::Suspended).await
+}
+
+/// `PUT /users/{user}/status/activate` (owner, user-admin).
+#[utoipa::path(put, path = "/api/v2/users/{user}/status/activate", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Message), (status = 403, body = Message)))]
+pub async fn put_user_activate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+) -> ApiResult<Json<User>> {
+    set_status(&state, &auth, &user, UserStatus::Active).await
+}
+
+/// `GET /users/{user}/roles`: site roles (with `member`) and organization
+/// roles (with `organization-member`).
+#[utoipa::path(get, path = "/api/v2/users/{user}/roles", tag = "Members",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = UserRoles), (status = 400, body = Message)))]
+pub async fn get_user_roles(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+) -> ApiResult<Json<UserRoles>> {
+    let u = resolve_user(&state, &auth, &user).await?;
+    auth.require(Action::Read, &Resource::RoleAssignment.any())?;
+    let memberships = state.store.memberships_of_users(&[u.id]).await?;
+    let subject = rbac::subject(
+        u.id,
+        &u.rbac_roles.0,
+        memberships
+            .into_iter()
+            .map(|m| (m.organization_id, m.roles.0)),
+    );
+    Ok(Json(UserRoles {
+        roles: subject.site_roles,
+        organization_roles: subject.org_roles.into_iter().collect(),
+    }))
+}
+
+/// `PUT /users/{user}/roles`: replaces the site roles. Unknown role -> 400;
+/// a role the caller may not grant or revoke -> 403; own roles -> 400
+/// `You cannot change your own roles.`
+#[utoipa::path(put, path = "/api/v2/users/{user}/roles", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    request_body = UpdateRoles,
+    responses((status = 200, body = User), (status = 400, body = Message), (status = 403, body = Message)))]
+pub async fn put_user_roles(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+    Json(req): Json<UpdateRoles>,
+) -> ApiResult<Json<User>> {
+    let u = resolve_user(&state, &auth, &user).await?;
+    auth.require(Action::Update, &Resource::RoleAssignment.any())?;
+    if u.id == auth.user.id {
+        return Err(ApiError::bad_request("You cannot change your own roles."));
+    }
+    let mut wanted: Vec<String> = Vec::new();
+    for r in &req.roles {
+        if !rbac::SITE_ROLES.contains(&r.as_str()) {
+            return Err(ApiError::bad_request(format!("Invalid role name {r:?}."))
+                .detail(format!("Site roles are: {}.", rbac::SITE_ROLES.join(", "))));
+        }
+        if r != rbac::MEMBER && !wanted.contains(r) {
+            wanted.push(r.clone());
+        }
+    }
+    let current: Vec<String> = u
+        .rbac_roles
+        .0
+        .iter()
+        .filter(|r| *r != rbac::MEMBER)
+        .cloned()
+        .collect();
+    for changed in wanted
+        .iter()
+        .filter(|r| !current.contains(r))
+        .chain(current.iter().filter(|r| !wanted.contains(r)))
+    {
+        if !auth.subject.can_assign_site_role(changed) {
+            return Err(ApiError::forbidden().detail(format!(
+                "You are not allowed to assign or remove the role {changed:?}."
+            )));
+        }
+    }
+    let updated = state.store.update_user_roles(u.id, &wanted).await?;
+    Ok(Json(user_with_orgs(&state, &updated).await?))
+}
+
+/// `PUT /users/{user}/password`: 204. Changing one's own password needs
+/// `old_password` (400 `Old password is incorrect.`); owners and
+/// user-admins may set another user's without it. The target's other login
+/// sessions are ended.
+#[utoipa::path(put, path = "/api/v2/users/{user}/password", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    request_body = UpdateUserPasswordRequest,
+    responses((status = 204), (status = 400, body = Message), (status = 403, body = Message)))]
+pub async fn put_user_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+    Json(req): Json<UpdateUserPasswordRequest>,
+) -> ApiResult<StatusCode> {
+    let u = resolve_user(&state, &auth, &user).await?;
+    auth.require(Action::Update, &Resource::UserData.owned_by(u.id))?;
+    Validator::new()
+        .required("password", &req.password)
+        .finish()?;
+    validate::password("password", &req.password)?;
+    let is_self = u.id == auth.user.id;
+    if is_self && !u.hashed_password.is_empty() {
+        let hashed = u.hashed_password.clone();
+        let old = req.old_password.clone();
+        let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &old))
+            .await
+            .map_err(ApiError::internal)?;
+        if !ok {
+            return Err(
+                ApiError::bad_request("Old password is incorrect.").validations(vec![
+                    codersdk::ValidationError {
+                        field: "old_password".into(),
+                        detail: "Old password is incorrect.".into(),
+                    },
+                ]),
+            );
+        }
+    }
+    let hashed = hash_password(&state, &req.password).await?;
+    state.store.update_user_password(u.id, &hashed).await?;
+    let keep = if is_self { auth.key.id.as_str() } else { "" };
+    state.store.delete_user_api_keys_except(u.id, keep).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,135 @@
+//! Field validation in upstream's words (`go-playground/validator` tags):
+//! each failure is a `{field, detail}` entry and the request is answered 400
+//! `Validation failed.` before anything is written.
+
+use codersdk::ValidationError;
+
+use crate::error::{field_error, ApiError};
+
+/// Collects validation failures for one request body.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<ValidationError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `required`: non-empty.
+    pub fn required(&mut self, field: &str, value: &str) -> &mut Self {
+        if value.trim().is_empty() {
+            self.errors.push(field_error(field, "required", value));
+        }
+        self
+    }
+
+    /// `username`: 1-32 characters, ASCII letters and digits in groups
+    /// joined by single hyphens (upstream's username rule).
+    pub fn username(&mut self, field: &str, value: &str) -> &mut Self {
+        if !value.is_empty() && !is_valid_username(value) {
+            self.errors.push(field_error(field, "username", value));
+        }
+        self
+    }
+
+    /// `email`: a plausible address.
+    pub fn email(&mut self, field: &str, value: &str) -> &mut Self {
+        if !value.is_empty() && !is_valid_email(value) {
+            self.errors.push(field_error(field, "email", value));
+        }
+        self
+    }
+
+    /// A custom failure.
+    pub fn push(&mut self, field: &str, detail: impl Into<String>) -> &mut Self {
+        self.errors.push(ValidationError {
+            field: field.to_owned(),
+            detail: detail.into(),
+        });
+        self
+    }
+
+    /// `Err(400 Validation failed.)` when anything failed.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(std::mem::take(&mut self.errors)))
+        }
+    }
+}
+
+/// Upstream's username rule: `^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$`, at most 32.
+pub fn is_valid_username(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// A structural email check: one `@`, a non-empty local part, a dotted
+/// domain, no whitespace.
+pub fn is_valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 320
+        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
+/// Upstream's minimum password rule.
+pub const MIN_PASSWORD_LEN: usize = 6;
+
+/// Checks a new password: 400 `Invalid password.` with a `password` entry.
+pub fn password(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::bad_request("Invalid password.").validations(vec![
+            ValidationError {
+                field: field.to_owned(),
+                detail: format!("password must be at least {MIN_PASSWORD_LEN} characters"),
+            },
+        ]));
+    }
+    if value.len() > 256 {
+        return Err(ApiError::bad_request("Invalid password.").validations(vec![
+            ValidationError {
+                field: field.to_owned(),
+                detail: "password must be at most 256 bytes".into(),
+            },
+        ]));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["a", "alice", "alice-bob", "A1-b2-c3", &"x".repeat(32)] {
+            assert!(is_valid_username(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "a.b", &"x".repeat(33)] {
+            assert!(!is_valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(is_valid_email("a@b.c"));
+        assert!(is_valid_email("a.b+c@x.io"));
+        assert!(!is_valid_email("nope"));
+        assert!(!is_valid_email("@x.io"));
+        assert!(!is_valid_email("a @x.io"));
+    }
+}

@@ -1,0 +1,120 @@
+//! [`ApiError`]: every error the API answers, rendered as Coder's
+//! `{message, detail?, validations?}` (`codersdk::Response`) with its status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use codersdk::{Response as Body, ValidationError};
+use store::StoreError;
+
+/// Upstream's stock 404 text.
+pub const RESOURCE_NOT_FOUND: &str =
+    "Resource not found or you do not have access to this resource";
+/// Upstream's stock 403 text.
+pub const FORBIDDEN: &str = "Forbidden.";
+/// Upstream's 401 text for a missing, malformed, unknown or expired token.
+pub const SIGNED_OUT: &str =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+/// Upstream's 500 text.
+pub const INTERNAL: &str = "An internal server error occurred.";
+
+/// An error response. Build one with the constructors; a handler returns
+/// `Result<T, ApiError>`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: Body,
+}
+
+impl ApiError {
+    /// Any status with a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: Body::message(message),
+        }
+    }
+
+    /// Adds a detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.body.detail = detail.into();
+        self
+    }
+
+    /// Adds validations.
+    pub fn validations(mut self, v: Vec<ValidationError>) -> Self {
+        self.body.validations = v;
+        self
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 400 `Validation failed.` with one entry per field.
+    pub fn validation(v: Vec<ValidationError>) -> Self {
+        Self::bad_request("Validation failed.").validations(v)
+    }
+
+    /// 401 signed-out with a detail.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, SIGNED_OUT).detail(detail)
+    }
+
+    /// 403 `Forbidden.`
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, FORBIDDEN)
+    }
+
+    /// 404 stock message.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, RESOURCE_NOT_FOUND)
+    }
+
+    /// 404 `Route not found.`
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Route not found.")
+    }
+
+    /// 409 with a message.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 500: logs the cause, answers the generic message (the cause as
+    /// detail, as upstream does).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL).detail(cause.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// `NotFound` -> 404 stock; `Conflict` -> 409; anything else -> 500.
+    /// Handlers that know better (a named unique index) map before this.
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Conflict(_) => ApiError::conflict("Resource already exists."),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, crate::extract::Json(self.body)).into_response()
+    }
+}
+
+/// A validation entry in upstream's words:
+/// `Validation failed for tag "<tag>" with value: "<value>"`.
+pub fn field_error(field: &str, tag: &str, value: &str) -> ValidationError {
+    ValidationError {
+        field: field.to_owned(),
+        detail: format!("Validation failed for tag {tag:?} with value: {value:?}"),
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,186 @@
+//! Our own `Json`, `Path` and `Query` so a rejected request is answered in
+//! Coder's error envelope, never with axum's plain text.
+//!
+//! - Body: read up to [`MAX_JSON_BODY`] bytes (else 413 `Request body too
+//!   large.`); a `Content-Type` other than JSON, `text/plain` or curl's
+//!   default `application/x-www-form-urlencoded` is 415 (upstream ignores the
+//!   header; we refuse the clearly wrong ones); bad JSON or a wrong type is 400
+//!   `Request body must be valid JSON.` with the decoder's text as detail.
+//!   Unknown fields are ignored, as upstream does.
+//! - Responses are JSON with `Content-Type: application/json; charset=utf-8`,
+//!   HTML characters escaped and a trailing newline, like Go's encoder.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Largest JSON request body accepted (1 MiB).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// A JSON request body or response.
+#[derive(Debug, Clone, Default)]
+pub struct Json<T>(pub T);
+
+fn content_type_ok(parts: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = parts.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(ct) = ct.to_str() else { return false };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime.is_empty()
+        || mime == "application/json"
+        || mime.ends_with("+json")
+        || mime == "text/plain"
+        || mime == "application/x-www-form-urlencoded"
+}
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, MAX_JSON_BODY).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Reads a request body up to `limit` bytes, checking the content type.
+pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    if !content_type_ok(req.headers()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type.",
+        )
+        .detail("Request bodies must be JSON (Content-Type: application/json)."));
+    }
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .map(|s| s.is::<http_body_util::LengthLimitError>())
+                .unwrap_or(false);
+            if too_large {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
+                    .detail(format!("The body must be at most {limit} bytes."))
+            } else {
+                ApiError::bad_request("Failed to read request body.").detail(e.to_string())
+            }
+        })
+}
+
+/// Decodes a JSON request body. Every request body in Coder's API is an
+/// object, so anything else (an array, which serde would otherwise accept for
+/// a struct, a number, an empty body) is 400 like any other bad JSON.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(ApiError::bad_request("Request body must be valid JSON.")
+            .detail("the request body must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
+    })
+}
+
+/// Serializes like Go's `json.Encoder` with HTML escaping: `<`, `>` and `&`
+/// become `\u003c`, `\u003e`, `\u0026`, and a newline ends the body.
+pub fn to_go_json<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let raw = serde_json::to_vec(value)?;
+    let mut out = Vec::with_capacity(raw.len() + 1);
+    for b in raw {
+        match b {
+            b'<' => out.extend_from_slice(b"\\u003c"),
+            b'>' => out.extend_from_slice(b"\\u003e"),
+            b'&' => out.extend_from_slice(b"\\u0026"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\n');
+    Ok(out)
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match to_go_json(&self.0) {
+            Ok(body) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(e) => ApiError::internal(format!("encode response: {e}")).into_response(),
+        }
+    }
+}
+
+/// Path parameters; a rejection is 400 in Coder's envelope.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(ApiError::bad_request("Invalid path parameter.").detail(e.body_text()))
+            }
+            Err(e) => Err(ApiError::bad_request("Invalid path parameter.").detail(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters; a rejection is 400
+/// `Query parameters have invalid values.` with the parse error as detail.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                "Query parameters have invalid values.",
+            )
+            .detail(e.body_text())),
+            Err(e) => Err(
+                ApiError::bad_request("Query parameters have invalid values.")
+                    .detail(e.body_text()),
+            ),
+        }
+    }
+}
+
+/// Parses a UUID path segment with upstream's error: 400
+/// `Invalid UUID "<raw>".`
+pub fn parse_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("Invalid UUID {raw:?}.")).detail(e.to_string()))
+}

@@ -1,0 +1,22 @@
+//! The coderd-rs server library: configuration, the router, authentication,
+//! RBAC and the API handlers. `cli` wraps it in the `coderd` binary; the
+//! integration tests start it in-process on `127.0.0.1:0`.
+//!
+//! Request flow: axum router -> [`auth::Auth`] extractor (session token ->
+//! user + [`rbac::Subject`]) -> handler -> [`store::Store`] -> rows ->
+//! `codersdk` type -> JSON ([`extract::Json`]).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod rbac;
+pub mod server;
+pub mod state;
+pub mod userpassword;
+
+pub use config::Config;
+pub use server::{run, Server};
+pub use state::AppState;

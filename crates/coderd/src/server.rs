@@ -1,0 +1,147 @@
+//! Starting and stopping the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Inner};
+
+/// A running server: its address, state, and a way to stop it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the database (running migrations), binds `listener` and starts
+    /// serving. Returns once the server accepts connections.
+    pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
+        let addr = listener.local_addr()?;
+        let backend = config.backend();
+        let store = store::Store::open(backend.clone(), store::StoreOptions::default())
+            .await
+            .with_context(|| format!("open {}", backend.describe()))?;
+        let deployment_id = store
+            .insert_site_config_if_absent("deployment_id", &uuid::Uuid::new_v4().to_string())
+            .await?;
+        let access_url = config
+            .access_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let state = AppState {
+            inner: Arc::new(Inner {
+                config: config.clone(),
+                store,
+                deployment_id,
+                access_url,
+                metrics: Metrics::new(),
+            }),
+        };
+        let (shutdown, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let app = crate::api::app(state.clone());
+        let mut stop = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let res = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|v| *v).await;
+                })
+                .await;
+            if let Err(err) = res {
+                tracing::error!(%err, "http server failed");
+            }
+        }));
+
+        if config.prometheus_enable {
+            let prom = TcpListener::bind(&config.prometheus_address)
+                .await
+                .with_context(|| {
+                    format!("bind prometheus address {}", config.prometheus_address)
+                })?;
+            tracing::info!(
+                "prometheus metrics on http://{}/metrics",
+                prom.local_addr()?
+            );
+            let metrics = state.metrics.clone();
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let m = metrics.clone();
+                    async move {
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )],
+                            m.encode(),
+                        )
+                    }
+                }),
+            );
+            let mut stop = rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(prom, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|v| *v).await;
+                    })
+                    .await;
+            }));
+        }
+
+        Ok(Server {
+            addr,
+            state,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: stops accepting, lets in-flight requests finish,
+    /// closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.store.close().await;
+    }
+}
+
+/// `coderd server`: binds `--http-address`, logs the URL and database, and
+/// serves until `shutdown` resolves (SIGINT/SIGTERM in the binary).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&config.http_address)
+        .await
+        .with_context(|| format!("bind {}", config.http_address))?;
+    let backend = config.backend();
+    let server = Server::start(config, listener).await?;
+    tracing::info!(
+        "coderd {} listening on {} (access URL {})",
+        crate::api::buildinfo::version(),
+        server.url(),
+        server.state.access_url
+    );
+    tracing::info!("database: {}", backend.describe());
+    shutdown.await;
+    tracing::info!("shutting down gracefully");
+    server.stop().await;
+    Ok(())
+}

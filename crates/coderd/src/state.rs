@@ -1,0 +1,31 @@
+//! [`AppState`]: what every handler shares. No globals, so tests run
+//! servers side by side.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Shared server state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+/// The fields behind [`AppState`].
+pub struct Inner {
+    pub config: Config,
+    pub store: store::Store,
+    /// This deployment's id (stored once, shared by every replica).
+    pub deployment_id: String,
+    /// The URL users reach the deployment at.
+    pub access_url: String,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}

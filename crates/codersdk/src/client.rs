@@ -1,0 +1,283 @@
+//! A typed async client for the Coder API, used by the CLI and the tests.
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::*;
+
+/// What a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a non-success status and Coder's error body.
+    #[error("{status}: {}{}", response.message, if response.detail.is_empty() { String::new() } else { format!(" ({})", response.detail) })]
+    Api {
+        status: StatusCode,
+        response: Response,
+    },
+    /// The server could not be reached.
+    #[error("could not reach {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Any other transport or decoding error.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ClientError {
+    /// The HTTP status, for `Api` errors.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A client for one deployment, optionally with a session token.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `http://127.0.0.1:3000`).
+    pub fn new(base_url: &str) -> Client {
+        Client {
+            base: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same client carrying `token` in `Coder-Session-Token`.
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The session token, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Sends a request and returns the raw response (any status).
+    pub async fn raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method, &url);
+        if let Some(t) = &self.token {
+            req = req.header(SESSION_TOKEN_HEADER, t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.map_err(|e| {
+            if e.is_connect() || e.is_timeout() {
+                ClientError::Unreachable {
+                    url: self.base.clone(),
+                    source: e,
+                }
+            } else {
+                ClientError::Other(e.to_string())
+            }
+        })
+    }
+
+    /// Sends a request; a status outside 2xx becomes [`ClientError::Api`].
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let res = self.raw(method, path, body).await?;
+        if res.status().is_success() || res.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(res);
+        }
+        Err(read_error(res).await)
+    }
+
+    /// Sends a request and decodes a JSON success body.
+    pub async fn json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let res = self.send(method, path, body).await?;
+        res.json::<T>()
+            .await
+            .map_err(|e| ClientError::Other(format!("decode response: {e}")))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.json::<(), T>(Method::GET, path, None).await
+    }
+
+    // ------------------------------------------------------------ endpoints
+
+    /// `GET /api/v2/buildinfo`.
+    pub async fn build_info(&self) -> Result<BuildInfoResponse, ClientError> {
+        self.get("/api/v2/buildinfo").await
+    }
+
+    /// `GET /api/v2/users/first`: whether the first user exists.
+    pub async fn has_first_user(&self) -> Result<bool, ClientError> {
+        let res = self
+            .raw::<()>(Method::GET, "/api/v2/users/first", None)
+            .await?;
+        match res.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(read_error(res).await),
+        }
+    }
+
+    /// `POST /api/v2/users/first`.
+    pub async fn create_first_user(
+        &self,
+        req: &CreateFirstUserRequest,
+    ) -> Result<CreateFirstUserResponse, ClientError> {
+        self.json(Method::POST, "/api/v2/users/first", Some(req))
+            .await
+    }
+
+    /// `POST /api/v2/users/login`.
+    pub async fn login(
+        &self,
+        req: &LoginWithPasswordRequest,
+    ) -> Result<LoginWithPasswordResponse, ClientError> {
+        self.json(Method::POST, "/api/v2/users/login", Some(req))
+            .await
+    }
+
+    /// `POST /api/v2/users/logout`.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.send::<()>(Method::POST, "/api/v2/users/logout", None)
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v2/users/{user}` (`me`, a username or an id).
+    pub async fn user(&self, user: &str) -> Result<User, ClientError> {
+        self.get(&format!("/api/v2/users/{user}")).await
+    }
+
+    /// `GET /api/v2/users?q=...`.
+    pub async fn users(&self, q: &str) -> Result<GetUsersResponse, ClientError> {
+        let mut url = reqwest::Url::parse("http://x/api/v2/users").expect("static url");
+        if !q.is_empty() {
+            url.query_pairs_mut().append_pair("q", q);
+        }
+        let path = match url.query() {
+            Some(query) => format!("{}?{}", url.path(), query),
+            None => url.path().to_owned(),
+        };
+        self.get(&path).await
+    }
+
+    /// `POST /api/v2/users`.
+    pub async fn create_user(&self, req: &CreateUserRequest) -> Result<User, ClientError> {
+        self.json(Method::POST, "/api/v2/users", Some(req)).await
+    }
+
+    /// `PUT /api/v2/users/{user}/status/{suspend|activate}`.
+    pub async fn update_user_status(
+        &self,
+        user: &str,
+        status: UserStatus,
+    ) -> Result<User, ClientError> {
+        let action = match status {
+            UserStatus::Active => "activate",
+            UserStatus::Suspended => "suspend",
+        };
+        self.json::<(), User>(
+            Method::PUT,
+            &format!("/api/v2/users/{user}/status/{action}"),
+            None,
+        )
+        .await
+    }
+
+    /// `PUT /api/v2/users/{user}/roles`.
+    pub async fn update_user_roles(&self, user: &str, roles: &[&str]) -> Result<User, ClientError> {
+        let req = UpdateRoles {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        self.json(
+            Method::PUT,
+            &format!("/api/v2/users/{user}/roles"),
+            Some(&req),
+        )
+        .await
+    }
+
+    /// `POST /api/v2/users/{user}/keys/tokens`.
+    pub async fn create_token(
+        &self,
+        user: &str,
+        req: &CreateTokenRequest,
+    ) -> Result<GenerateAPIKeyResponse, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/users/{user}/keys/tokens"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/users/{user}/organizations`.
+    pub async fn organizations_by_user(
+        &self,
+        user: &str,
+    ) -> Result<Vec<Organization>, ClientError> {
+        self.get(&format!("/api/v2/users/{user}/organizations"))
+            .await
+    }
+
+    /// `GET /api/v2/organizations/{organization}`.
+    pub async fn organization(&self, org: &str) -> Result<Organization, ClientError> {
+        self.get(&format!("/api/v2/organizations/{org}")).await
+    }
+
+    /// `GET /api/v2/organizations/{organization}/members`.
+    pub async fn organization_members(
+        &self,
+        org: Uuid,
+    ) -> Result<Vec<OrganizationMemberWithUserData>, ClientError> {
+        self.get(&format!("/api/v2/organizations/{org}/members"))
+            .await
+    }
+}
+
+/// Reads Coder's error body from a failed response (or makes one from the
+/// status line when the body is not JSON).
+pub async fn read_error(res: reqwest::Response) -> ClientError {
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    let response = serde_json::from_str::<Response>(&text).unwrap_or_else(|_| Response {
+        message: if text.trim().is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text.trim().to_owned()
+        },
+        ..Default::default()
+    });
+    ClientError::Api { status, response }
+}

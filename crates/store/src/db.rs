@@ -1,0 +1,272 @@
+//! The connection pools, the transaction wrapper and the `q_*!` macros that
+//! run one SQL text on either backend.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::error::StoreResult;
+use crate::pubsub::Pubsub;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (created on first start).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// A description for logs, with any password in a PostgreSQL URL hidden.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(path) => format!("SQLite at {}", path.display()),
+            Backend::Postgres(url) => {
+                let shown = match url.split_once('@') {
+                    Some((creds, rest)) => match creds.rsplit_once(':') {
+                        Some((user, _pw)) if !user.ends_with('/') => format!("{user}:****@{rest}"),
+                        _ => url.clone(),
+                    },
+                    None => url.clone(),
+                };
+                format!("PostgreSQL at {shown}")
+            }
+        }
+    }
+}
+
+/// Tuning for [`Store::open`].
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Maximum pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The storage handle: cheap to clone, shared by every handler.
+///
+/// Methods are business-level operations (`create_first_user`,
+/// `insert_user`, ...); the ones that touch several tables run in one
+/// transaction inside the store, so a refused request never leaves half a
+/// write behind.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+    backend: Backend,
+    pubsub: Pubsub,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend.describe())
+            .finish()
+    }
+}
+
+/// A borrowed connection of either backend; what the `q_*!` macros run on.
+pub(crate) enum Conn<'c> {
+    Sqlite(&'c mut sqlx::SqliteConnection),
+    Postgres(&'c mut sqlx::PgConnection),
+}
+
+/// A pooled connection of either backend.
+pub(crate) enum PoolConn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl PoolConn {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            PoolConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            PoolConn::Postgres(c) => Conn::Postgres(&mut *c),
+        }
+    }
+}
+
+/// An open write transaction of either backend. Dropped without
+/// [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Postgres(t) => Conn::Postgres(&mut *t),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Runs `sqlx::query_as::<_, T>(sql).bind(..)..` with `fetch_all` on a `&mut Conn`.
+macro_rules! q_all {
+    ($conn:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_all(&mut **c).await,
+            $crate::db::Conn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_all(&mut **c).await,
+        }
+    };
+}
+
+/// Like [`q_all!`] with `fetch_optional`.
+macro_rules! q_opt {
+    ($conn:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_optional(&mut **c).await,
+            $crate::db::Conn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_optional(&mut **c).await,
+        }
+    };
+}
+
+/// Like [`q_all!`] with `fetch_one` (a missing row is `RowNotFound`).
+macro_rules! q_one {
+    ($conn:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_one(&mut **c).await,
+            $crate::db::Conn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*.fetch_one(&mut **c).await,
+        }
+    };
+}
+
+/// Runs a statement; evaluates to `Result<u64 /* rows affected */, sqlx::Error>`.
+macro_rules! q_exec {
+    ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(c) => sqlx::query($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected()),
+            $crate::db::Conn::Postgres(c) => sqlx::query($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected()),
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and runs the embedded
+    /// migrations of its backend.
+    pub async fn open(backend: Backend, opts: StoreOptions) -> StoreResult<Store> {
+        let pool = match &backend {
+            Backend::Sqlite(path) => {
+                if let Some(dir) = path.parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| crate::StoreError::Db(sqlx::Error::Io(e)))?;
+                    }
+                }
+                let connect = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .min_connections(1)
+                    .connect_with(connect)
+                    .await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres(url) => {
+                let connect = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(connect)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Pool::Postgres(pool)
+            }
+        };
+        let pubsub = match &pool {
+            Pool::Sqlite(_) => Pubsub::in_process(),
+            Pool::Postgres(p) => Pubsub::postgres(p.clone()).await?,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            pubsub,
+        })
+    }
+
+    /// The backend this store was opened on.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    /// The cross-replica event bus: in-process on SQLite, LISTEN/NOTIFY on
+    /// PostgreSQL.
+    pub fn pubsub(&self) -> &Pubsub {
+        &self.pubsub
+    }
+
+    /// Round-trips `SELECT 1`; returns the latency.
+    pub async fn ping(&self) -> StoreResult<Duration> {
+        let start = std::time::Instant::now();
+        let mut c = self.acquire().await?;
+        q_exec!(&mut c.conn(), "SELECT 1")?;
+        Ok(start.elapsed())
+    }
+
+    /// Closes the pools (waits for checked-out connections to return).
+    pub async fn close(&self) {
+        self.pubsub.close();
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> StoreResult<PoolConn> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => PoolConn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => PoolConn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the
+    /// write lock up front, so two writers queue on the busy timeout instead
+    /// of failing on lock upgrade), a plain `BEGIN` on PostgreSQL.
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+}

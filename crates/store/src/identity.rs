@@ -1,0 +1,701 @@
+//! Organizations, users, organization members and API keys.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Conn, Store};
+use crate::error::{StoreError, StoreResult};
+use crate::types::*;
+
+const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
+     last_seen_at, status, rbac_roles, login_type, avatar_url, deleted";
+
+/// Flat row of the session lookup join (key + user + one membership).
+#[derive(sqlx::FromRow)]
+struct KeyUserRow {
+    #[sqlx(flatten)]
+    key: ApiKey,
+    u_id: Uuid,
+    u_email: String,
+    u_username: String,
+    u_name: String,
+    u_hashed_password: String,
+    u_created_at: DateTime<Utc>,
+    u_updated_at: DateTime<Utc>,
+    u_last_seen_at: DateTime<Utc>,
+    u_status: String,
+    u_rbac_roles: String,
+    u_login_type: String,
+    u_avatar_url: String,
+    u_deleted: bool,
+    m_organization_id: Option<Uuid>,
+    m_created_at: Option<DateTime<Utc>>,
+    m_updated_at: Option<DateTime<Utc>>,
+    m_roles: Option<String>,
+}
+
+fn list(s: String) -> StoreResult<StringList> {
+    StringList::try_from(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
+    q_exec!(
+        c,
+        "INSERT INTO users (id, email, username, name, hashed_password, created_at, updated_at, \
+         last_seen_at, status, rbac_roles, login_type, avatar_url, deleted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        u.id,
+        &u.email,
+        &u.username,
+        &u.name,
+        &u.hashed_password,
+        u.created_at,
+        u.updated_at,
+        u.last_seen_at,
+        &u.status,
+        u.rbac_roles.to_json(),
+        &u.login_type,
+        &u.avatar_url,
+        u.deleted
+    )?;
+    Ok(())
+}
+
+async fn insert_member(c: &mut Conn<'_>, m: &OrganizationMember) -> StoreResult<()> {
+    q_exec!(
+        c,
+        "INSERT INTO organization_members (user_id, organization_id, created_at, updated_at, roles) \
+         VALUES ($1, $2, $3, $4, $5)",
+        m.user_id,
+        m.organization_id,
+        m.created_at,
+        m.updated_at,
+        m.roles.to_json()
+    )?;
+    Ok(())
+}
+
+async fn insert_organization(c: &mut Conn<'_>, o: &Organization) -> StoreResult<()> {
+    q_exec!(
+        c,
+        "INSERT INTO organizations (id, name, display_name, description, icon, is_default, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        o.id,
+        &o.name,
+        &o.display_name,
+        &o.description,
+        &o.icon,
+        o.is_default,
+        o.created_at,
+        o.updated_at
+    )?;
+    Ok(())
+}
+
+impl Store {
+    // ---------------------------------------------------------------- users
+
+    /// True once any user exists (`GET /users/first` answers 200 then).
+    pub async fn has_users(&self) -> StoreResult<bool> {
+        let mut c = self.acquire().await?;
+        let row: Option<(i64,)> = q_opt!(
+            &mut c.conn(),
+            (i64,),
+            "SELECT CAST(1 AS BIGINT) FROM users LIMIT 1"
+        )?;
+        Ok(row.is_some())
+    }
+
+    /// Creates the default organization, the first user and their
+    /// membership in one transaction. Fails with `Conflict("first_user")`
+    /// when a user already exists (checked inside the transaction, so two
+    /// racing requests cannot both succeed).
+    pub async fn create_first_user(
+        &self,
+        org: &Organization,
+        user: &User,
+        member_roles: &[String],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let exists: Option<(i64,)> = q_opt!(
+            &mut c,
+            (i64,),
+            "SELECT CAST(1 AS BIGINT) FROM users LIMIT 1"
+        )?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict("first_user".into()));
+        }
+        insert_organization(&mut c, org).await?;
+        insert_user(&mut c, user).await?;
+        insert_member(
+            &mut c,
+            &OrganizationMember {
+                user_id: user.id,
+                organization_id: org.id,
+                created_at: user.created_at,
+                updated_at: user.created_at,
+                roles: StringList(member_roles.to_vec()),
+            },
+        )
+        .await?;
+        drop(c);
+        tx.commit().await
+    }
+
+    /// Inserts a user and makes them a member of `organization_id`, in one
+    /// transaction. Unique violations come back as `Conflict` naming
+    /// `users_username_idx` or `users_email_idx`; an unknown organization as
+    /// `ForeignKey`.
+    pub async fn insert_user(&self, user: &User, organization_id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        insert_user(&mut c, user).await?;
+        insert_member(
+            &mut c,
+            &OrganizationMember {
+                user_id: user.id,
+                organization_id,
+                created_at: user.created_at,
+                updated_at: user.created_at,
+                roles: StringList::default(),
+            },
+        )
+        .await?;
+        drop(c);
+        tx.commit().await
+    }
+
+    /// A non-deleted user by id.
+    pub async fn get_user_by_id(&self, id: Uuid) -> StoreResult<User> {
+        let mut c = self.acquire().await?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND deleted = FALSE");
+        Ok(q_one!(&mut c.conn(), User, &sql, id)?)
+    }
+
+    /// A non-deleted user by username (case-insensitive).
+    pub async fn get_user_by_username(&self, username: &str) -> StoreResult<User> {
+        let mut c = self.acquire().await?;
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE lower(username) = lower($1) AND deleted = FALSE"
+        );
+        Ok(q_one!(&mut c.conn(), User, &sql, username)?)
+    }
+
+    /// A non-deleted user by email (case-insensitive).
+    pub async fn get_user_by_email(&self, email: &str) -> StoreResult<User> {
+        let mut c = self.acquire().await?;
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE lower(email) = lower($1) AND deleted = FALSE"
+        );
+        Ok(q_one!(&mut c.conn(), User, &sql, email)?)
+    }
+
+    /// One page of non-deleted users, ordered by `created_at`, id; and the
+    /// total count matching the filter (ignoring paging).
+    pub async fn list_users(&self, f: &UserFilter) -> StoreResult<(Vec<User>, i64)> {
+        let search = f
+            .search
+            .as_ref()
+            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let role = f
+            .role
+            .as_ref()
+            .filter(|r| *r != "member")
+            .map(|r| format!("%\"{}\"%", like_escape(r)));
+        let filter = "deleted = FALSE \
+             AND ($1 IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\') \
+             AND ($2 IS NULL OR status = $2) \
+             AND ($3 IS NULL OR rbac_roles LIKE $3 ESCAPE '\\')";
+        let mut c = self.acquire().await?;
+        let mut conn = c.conn();
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+        let (count,): (i64,) = q_one!(&mut conn, (i64,), &count_sql, &search, &f.status, &role)?;
+        let limit = if f.limit <= 0 { i64::MAX } else { f.limit };
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE {filter} \
+             AND ($4 IS NULL OR (created_at, id) > (SELECT created_at, id FROM users WHERE id = $4)) \
+             ORDER BY created_at, id LIMIT $5 OFFSET $6"
+        );
+        let users = q_all!(
+            &mut conn,
+            User,
+            &sql,
+            &search,
+            &f.status,
+            &role,
+            f.after_id,
+            limit,
+            f.offset.max(0)
+        )?;
+        Ok((users, count))
+    }
+
+    /// Counts active, non-deleted users (the `user_limit` feature's `actual`).
+    pub async fn count_active_users(&self) -> StoreResult<i64> {
+        let mut c = self.acquire().await?;
+        let (n,): (i64,) = q_one!(
+            &mut c.conn(),
+            (i64,),
+            "SELECT COUNT(*) FROM users WHERE status = 'active' AND deleted = FALSE"
+        )?;
+        Ok(n)
+    }
+
+    /// Sets a user's status; returns the updated user.
+    pub async fn update_user_status(&self, id: Uuid, status: &str) -> StoreResult<User> {
+        let mut c = self.acquire().await?;
+        let sql = format!(
+            "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING {USER_COLS}"
+        );
+        Ok(q_one!(&mut c.conn(), User, &sql, id, status, crate::now())?)
+    }
+
+    /// Replaces a user's site-wide roles; returns the updated user.
+    pub async fn update_user_roles(&self, id: Uuid, roles: &[String]) -> StoreResult<User> {
+        let mut c = self.acquire().await?;
+        let sql = format!(
+            "UPDATE users SET rbac_roles = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING {USER_COLS}"
+        );
+        let roles = StringList(roles.to_vec()).to_json();
+        Ok(q_one!(&mut c.conn(), User, &sql, id, roles, crate::now())?)
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn update_user_password(&self, id: Uuid, hashed_password: &str) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        let n = q_exec!(
+            &mut c.conn(),
+            "UPDATE users SET hashed_password = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE",
+            id,
+            hashed_password,
+            crate::now()
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Records activity; the caller throttles.
+    pub async fn update_user_last_seen(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        q_exec!(
+            &mut c.conn(),
+            "UPDATE users SET last_seen_at = $2 WHERE id = $1",
+            id,
+            at
+        )?;
+        Ok(())
+    }
+
+    // -------------------------------------------------------- organizations
+
+    /// Organization by id.
+    pub async fn get_organization_by_id(&self, id: Uuid) -> StoreResult<Organization> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            Organization,
+            "SELECT * FROM organizations WHERE id = $1",
+            id
+        )?)
+    }
+
+    /// Organization by name (case-insensitive).
+    pub async fn get_organization_by_name(&self, name: &str) -> StoreResult<Organization> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            Organization,
+            "SELECT * FROM organizations WHERE lower(name) = lower($1)",
+            name
+        )?)
+    }
+
+    /// The default organization (made with the first user).
+    pub async fn get_default_organization(&self) -> StoreResult<Organization> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            Organization,
+            "SELECT * FROM organizations WHERE is_default = TRUE ORDER BY created_at LIMIT 1"
+        )?)
+    }
+
+    /// Every organization, oldest first.
+    pub async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
+        let mut c = self.acquire().await?;
+        Ok(q_all!(
+            &mut c.conn(),
+            Organization,
+            "SELECT * FROM organizations ORDER BY created_at, id"
+        )?)
+    }
+
+    /// Organizations `user_id` is a member of, oldest first.
+    pub async fn list_organizations_by_user(
+        &self,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<Organization>> {
+        let mut c = self.acquire().await?;
+        Ok(q_all!(
+            &mut c.conn(),
+            Organization,
+            "SELECT o.* FROM organizations o JOIN organization_members m ON m.organization_id = o.id \
+             WHERE m.user_id = $1 ORDER BY o.created_at, o.id",
+            user_id
+        )?)
+    }
+
+    // -------------------------------------------------------------- members
+
+    /// Memberships of the given users (one query, whatever their number).
+    pub async fn memberships_of_users(
+        &self,
+        user_ids: &[Uuid],
+    ) -> StoreResult<Vec<OrganizationMember>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT * FROM organization_members WHERE user_id IN ({}) ORDER BY created_at",
+            placeholders.join(", ")
+        );
+        let mut c = self.acquire().await?;
+        let rows = match c.conn() {
+            Conn::Sqlite(c) => {
+                let mut q = sqlx::query_as::<_, OrganizationMember>(&sql);
+                for id in user_ids {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+            Conn::Postgres(c) => {
+                let mut q = sqlx::query_as::<_, OrganizationMember>(&sql);
+                for id in user_ids {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// One membership.
+    pub async fn get_organization_member(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<OrganizationMember> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            OrganizationMember,
+            "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+            organization_id,
+            user_id
+        )?)
+    }
+
+    /// Members of an organization (non-deleted users) with their users,
+    /// ordered by username; one query.
+    pub async fn list_organization_members(
+        &self,
+        organization_id: Uuid,
+    ) -> StoreResult<Vec<MemberWithUser>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: User,
+            m_user_id: Uuid,
+            m_organization_id: Uuid,
+            m_created_at: DateTime<Utc>,
+            m_updated_at: DateTime<Utc>,
+            m_roles: String,
+        }
+        let mut c = self.acquire().await?;
+        let sql = format!(
+            "SELECT {cols}, m.user_id AS m_user_id, m.organization_id AS m_organization_id, \
+             m.created_at AS m_created_at, m.updated_at AS m_updated_at, m.roles AS m_roles \
+             FROM organization_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.organization_id = $1 AND u.deleted = FALSE ORDER BY lower(u.username)",
+            cols = USER_COLS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = q_all!(&mut c.conn(), Row, &sql, organization_id)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MemberWithUser {
+                    member: OrganizationMember {
+                        user_id: r.m_user_id,
+                        organization_id: r.m_organization_id,
+                        created_at: r.m_created_at,
+                        updated_at: r.m_updated_at,
+                        roles: list(r.m_roles)?,
+                    },
+                    user: r.user,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces a member's organization roles; returns the updated row.
+    pub async fn update_member_roles(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        roles: &[String],
+    ) -> StoreResult<OrganizationMember> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            OrganizationMember,
+            "UPDATE organization_members SET roles = $3, updated_at = $4 \
+             WHERE organization_id = $1 AND user_id = $2 RETURNING *",
+            organization_id,
+            user_id,
+            StringList(roles.to_vec()).to_json(),
+            crate::now()
+        )?)
+    }
+
+    // ------------------------------------------------------------- api keys
+
+    /// Stores a new key (its secret already hashed).
+    pub async fn insert_api_key(&self, k: &ApiKey) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        q_exec!(
+            &mut c.conn(),
+            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
+             updated_at, login_type, lifetime_seconds, token_name, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &k.id,
+            &k.hashed_secret,
+            k.user_id,
+            k.last_used,
+            k.expires_at,
+            k.created_at,
+            k.updated_at,
+            &k.login_type,
+            k.lifetime_seconds,
+            &k.token_name,
+            &k.scope
+        )?;
+        Ok(())
+    }
+
+    /// The session lookup: key, user and memberships in one indexed query.
+    pub async fn get_key_with_user(&self, key_id: &str) -> StoreResult<KeyWithUser> {
+        let mut c = self.acquire().await?;
+        let rows = q_all!(
+            &mut c.conn(),
+            KeyUserRow,
+            "SELECT k.*, u.id AS u_id, u.email AS u_email, u.username AS u_username, u.name AS u_name, \
+             u.hashed_password AS u_hashed_password, u.created_at AS u_created_at, \
+             u.updated_at AS u_updated_at, u.last_seen_at AS u_last_seen_at, u.status AS u_status, \
+             u.rbac_roles AS u_rbac_roles, u.login_type AS u_login_type, u.avatar_url AS u_avatar_url, \
+             u.deleted AS u_deleted, m.organization_id AS m_organization_id, \
+             m.created_at AS m_created_at, m.updated_at AS m_updated_at, m.roles AS m_roles \
+             FROM api_keys k JOIN users u ON u.id = k.user_id \
+             LEFT JOIN organization_members m ON m.user_id = u.id \
+             WHERE k.id = $1",
+            key_id
+        )?;
+        let mut rows = rows.into_iter();
+        let first = rows.next().ok_or(StoreError::NotFound)?;
+        let mut memberships = Vec::new();
+        let push = |r: &KeyUserRow, ms: &mut Vec<OrganizationMember>| -> StoreResult<()> {
+            if let (Some(org), Some(ca), Some(ua), Some(roles)) = (
+                r.m_organization_id,
+                r.m_created_at,
+                r.m_updated_at,
+                r.m_roles.clone(),
+            ) {
+                ms.push(OrganizationMember {
+                    user_id: r.u_id,
+                    organization_id: org,
+                    created_at: ca,
+                    updated_at: ua,
+                    roles: list(roles)?,
+                });
+            }
+            Ok(())
+        };
+        push(&first, &mut memberships)?;
+        for r in rows {
+            push(&r, &mut memberships)?;
+        }
+        let user = User {
+            id: first.u_id,
+            email: first.u_email,
+            username: first.u_username,
+            name: first.u_name,
+            hashed_password: first.u_hashed_password,
+            created_at: first.u_created_at,
+            updated_at: first.u_updated_at,
+            last_seen_at: first.u_last_seen_at,
+            status: first.u_status,
+            rbac_roles: list(first.u_rbac_roles)?,
+            login_type: first.u_login_type,
+            avatar_url: first.u_avatar_url,
+            deleted: first.u_deleted,
+        };
+        Ok(KeyWithUser {
+            key: first.key,
+            user,
+            memberships,
+        })
+    }
+
+    /// One key by id.
+    pub async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            ApiKey,
+            "SELECT * FROM api_keys WHERE id = $1",
+            id
+        )?)
+    }
+
+    /// A user's API tokens (login type `token`), oldest first; expired ones
+    /// only when asked.
+    pub async fn list_tokens(
+        &self,
+        user_id: Uuid,
+        include_expired: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ApiKey>> {
+        let mut c = self.acquire().await?;
+        Ok(q_all!(
+            &mut c.conn(),
+            ApiKey,
+            "SELECT * FROM api_keys WHERE user_id = $1 AND login_type = 'token' \
+             AND ($2 OR expires_at > $3) ORDER BY created_at, id",
+            user_id,
+            include_expired,
+            now
+        )?)
+    }
+
+    /// Deletes a key of `user_id`; `NotFound` when there is none.
+    pub async fn delete_api_key(&self, user_id: Uuid, id: &str) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        let n = q_exec!(
+            &mut c.conn(),
+            "DELETE FROM api_keys WHERE id = $1 AND user_id = $2",
+            id,
+            user_id
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes every key of a user except `keep` (after a password change).
+    pub async fn delete_user_api_keys_except(&self, user_id: Uuid, keep: &str) -> StoreResult<u64> {
+        let mut c = self.acquire().await?;
+        Ok(q_exec!(
+            &mut c.conn(),
+            "DELETE FROM api_keys WHERE user_id = $1 AND id <> $2 AND login_type <> 'token'",
+            user_id,
+            keep
+        )?)
+    }
+
+    /// Records key use; the caller throttles.
+    pub async fn update_api_key_last_used(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        q_exec!(
+            &mut c.conn(),
+            "UPDATE api_keys SET last_used = $2 WHERE id = $1",
+            id,
+            at
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A deployment-wide setting, if set.
+    pub async fn get_site_config(&self, key: &str) -> StoreResult<Option<String>> {
+        let mut c = self.acquire().await?;
+        let row: Option<(String,)> = q_opt!(
+            &mut c.conn(),
+            (String,),
+            "SELECT value FROM site_configs WHERE key = $1",
+            key
+        )?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Sets a deployment-wide setting (upsert).
+    pub async fn upsert_site_config(&self, key: &str, value: &str) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        q_exec!(
+            &mut c.conn(),
+            "INSERT INTO site_configs (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            key,
+            value
+        )?;
+        Ok(())
+    }
+
+    /// Sets a setting only if it is unset; returns the value now stored
+    /// (so replicas starting together agree on one deployment id).
+    pub async fn insert_site_config_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> StoreResult<String> {
+        let mut c = self.acquire().await?;
+        let mut conn = c.conn();
+        q_exec!(
+            &mut conn,
+            "INSERT INTO site_configs (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            key,
+            value
+        )?;
+        let (v,): (String,) = q_one!(
+            &mut conn,
+            (String,),
+            "SELECT value FROM site_configs WHERE key = $1",
+            key
+        )?;
+        Ok(v)
+    }
+}
+
+impl Store {
+    /// Moves a session's expiry (sliding sessions).
+    pub async fn extend_api_key(&self, id: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        q_exec!(
+            &mut c.conn(),
+            "UPDATE api_keys SET expires_at = $2, updated_at = $3 WHERE id = $1",
+            id,
+            expires_at,
+            crate::now()
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! [`Pubsub`]: events one replica must tell the others (licenses changed,
+//! job queued, replica joined, build logs ...).
+//!
+//! On SQLite there is one replica, so it is a tokio broadcast inside the
+//! process. On PostgreSQL, [`Pubsub::publish`] is `pg_notify(channel,
+//! payload)` and one background task per process holds a `LISTEN`
+//! connection (sqlx's `PgListener`, which reconnects and re-listens by
+//! itself after the connection drops) and fans notifications out to local
+//! subscribers; subscribers survive a reconnect untouched. A replica also
+//! hears its own notifications, so every subscriber sees every event the
+//! same way on both backends.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::error::StoreResult;
+
+/// One event: the channel it was published on and its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub channel: String,
+    pub payload: String,
+}
+
+/// The event bus. Cheap to clone.
+#[derive(Clone)]
+pub struct Pubsub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    local: broadcast::Sender<Message>,
+    pg: Option<PgSide>,
+}
+
+struct PgSide {
+    pool: PgPool,
+    listen: mpsc::UnboundedSender<String>,
+    listening: Mutex<HashSet<String>>,
+}
+
+/// A subscription to one channel. Messages published before it was made
+/// are not seen.
+pub struct Subscription {
+    channel: String,
+    rx: broadcast::Receiver<Message>,
+}
+
+impl Subscription {
+    /// Waits for the next payload on this channel. `None` once the bus is
+    /// closed. A subscriber that fell behind skips what it missed.
+    pub async fn recv(&mut self) -> Option<String> {
+        loop {
+            match self.rx.recv().await {
+                Ok(m) if m.channel == self.channel => return Some(m.payload),
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+impl Pubsub {
+    /// The in-process bus (SQLite; tests).
+    pub fn in_process() -> Pubsub {
+        let (local, _) = broadcast::channel(4096);
+        Pubsub {
+            inner: Arc::new(Inner { local, pg: None }),
+        }
+    }
+
+    /// The PostgreSQL bus: starts the LISTEN task.
+    pub async fn postgres(pool: PgPool) -> StoreResult<Pubsub> {
+        let (local, _) = broadcast::channel(4096);
+        let (listen_tx, mut listen_rx) = mpsc::unbounded_channel::<String>();
+        let mut listener = PgListener::connect_with(&pool).await?;
+        let fanout = local.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    chan = listen_rx.recv() => match chan {
+                        Some(chan) => {
+                            if let Err(err) = listener.listen(&chan).await {
+                                tracing::warn!(%err, channel = %chan, "pubsub: LISTEN failed");
+                            }
+                        }
+                        None => break,
+                    },
+                    note = listener.try_recv() => match note {
+                        Ok(Some(n)) => {
+                            let _ = fanout.send(Message {
+                                channel: n.channel().to_owned(),
+                                payload: n.payload().to_owned(),
+                            });
+                        }
+                        Ok(None) => {
+                            tracing::warn!("pubsub: connection to PostgreSQL lost; reconnecting");
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, "pubsub: listener error; retrying");
+                            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        }
+                    },
+                }
+            }
+        });
+        Ok(Pubsub {
+            inner: Arc::new(Inner {
+                local,
+                pg: Some(PgSide {
+                    pool,
+                    listen: listen_tx,
+                    listening: Mutex::new(HashSet::new()),
+                }),
+            }),
+        })
+    }
+
+    /// Subscribes to `channel`.
+    pub fn subscribe(&self, channel: &str) -> Subscription {
+        let rx = self.inner.local.subscribe();
+        if let Some(pg) = &self.inner.pg {
+            let mut set = pg.listening.lock().expect("pubsub lock");
+            if set.insert(channel.to_owned()) {
+                let _ = pg.listen.send(channel.to_owned());
+            }
+        }
+        Subscription {
+            channel: channel.to_owned(),
+            rx,
+        }
+    }
+
+    /// Publishes `payload` on `channel` to every replica (this one included).
+    pub async fn publish(&self, channel: &str, payload: &str) -> StoreResult<()> {
+        match &self.inner.pg {
+            None => {
+                let _ = self.inner.local.send(Message {
+                    channel: channel.to_owned(),
+                    payload: payload.to_owned(),
+                });
+            }
+            Some(pg) => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(channel)
+                    .bind(payload)
+                    .execute(&pg.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the LISTEN task; subscribers then see `None`.
+    pub fn close(&self) {
+        // Dropping the sender ends the LISTEN task on its next wake-up; the
+        // broadcast closes when the last clone of the Pubsub is gone.
+    }
+}
