@@ -225,6 +225,24 @@ impl Store {
         &self.backend
     }
 
+    /// The SQLite pool, for tests that inspect storage directly.
+    #[doc(hidden)]
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(p) => Some(p),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for tests that inspect storage directly.
+    #[doc(hidden)]
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
     /// True on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))

@@ -130,6 +130,13 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
+        // SQLite's BEGIN IMMEDIATE already serializes writers; PostgreSQL's
+        // READ COMMITTED would let two racing transactions both see no users.
+        if let Conn::Postgres(pg) = &mut c {
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut **pg)
+                .await?;
+        }
         let exists: Option<(i64,)> = q_opt!(
             &mut c,
             (i64,),

@@ -1,0 +1,197 @@
+//! Store tests: the storage choices pinned on each backend, and writers
+//! racing. PostgreSQL runs when `CODER_TEST_POSTGRES_URL` is set.
+
+use std::sync::Arc;
+
+use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User};
+use uuid::Uuid;
+
+struct Db {
+    store: Store,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn open(pg: bool) -> Option<Db> {
+    let dir = tempfile::tempdir().unwrap();
+    if !pg {
+        let store = Store::open(Backend::Sqlite(dir.path().join("t.db")), StoreOptions::default())
+            .await
+            .unwrap();
+        return Some(Db { store, _dir: dir, pg: None });
+    }
+    let admin = std::env::var("CODER_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty());
+    let Some(admin) = admin else {
+        eprintln!("skipped: CODER_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let name = format!("s_{}", Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&pool).await.unwrap();
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => unreachable!(),
+    };
+    let store = Store::open(Backend::Postgres(url), StoreOptions::default()).await.unwrap();
+    Some(Db { store, _dir: dir, pg: Some((admin, name)) })
+}
+
+fn org() -> Organization {
+    let now = store::now();
+    Organization {
+        id: Uuid::new_v4(),
+        name: "coder".into(),
+        display_name: "coder".into(),
+        description: String::new(),
+        icon: String::new(),
+        is_default: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn user(name: &str) -> User {
+    let now = store::now();
+    User {
+        id: Uuid::new_v4(),
+        email: format!("{name}@example.com"),
+        username: name.into(),
+        name: String::new(),
+        hashed_password: String::new(),
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
+        status: "active".into(),
+        rbac_roles: StringList(vec!["owner".into()]),
+        login_type: "password".into(),
+        avatar_url: String::new(),
+        deleted: false,
+    }
+}
+
+/// SQLite keeps UUIDs as 16-byte blobs and timestamps as RFC 3339 UTC text.
+#[tokio::test]
+async fn sqlite_storage_is_pinned() {
+    let db = open(false).await.unwrap();
+    let (o, u) = (org(), user("alice"));
+    db.store.create_first_user(&o, &u, &[]).await.unwrap();
+    let pool = db.store.sqlite_pool().unwrap();
+    let (ty, len, ts_ty, ts): (String, i64, String, String) = sqlx::query_as(
+        "SELECT typeof(id), length(id), typeof(created_at), created_at FROM users",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((ty.as_str(), len), ("blob", 16));
+    assert_eq!(ts_ty, "text");
+    assert!(ts.ends_with("+00:00"), "{ts}");
+    assert_eq!(ts.parse::<chrono::DateTime<chrono::Utc>>().unwrap(), u.created_at);
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// PostgreSQL uses its native types.
+#[tokio::test]
+async fn postgres_storage_is_pinned() {
+    let Some(db) = open(true).await else { return };
+    let pool = db.store.postgres_pool().unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_name = 'users' AND column_name IN ('id', 'created_at') ORDER BY column_name",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("created_at".to_string(), "timestamp with time zone".to_string()),
+            ("id".to_string(), "uuid".to_string())
+        ]
+    );
+}
+
+async fn round_trip(pg: bool) {
+    let Some(db) = open(pg).await else { return };
+    let (o, u) = (org(), user("Alice"));
+    db.store.create_first_user(&o, &u, &["organization-admin".into()]).await.unwrap();
+    let back = db.store.get_user_by_id(u.id).await.unwrap();
+    assert_eq!(back, u, "a user reads back exactly as written");
+    assert_eq!(db.store.get_user_by_username("alice").await.unwrap().id, u.id);
+    assert_eq!(db.store.get_user_by_email("ALICE@example.com").await.unwrap().id, u.id);
+    assert_eq!(db.store.get_organization_by_id(o.id).await.unwrap(), o);
+    let m = db.store.get_organization_member(o.id, u.id).await.unwrap();
+    assert_eq!(m.roles.0, vec!["organization-admin".to_string()]);
+    assert!(matches!(db.store.get_user_by_id(Uuid::new_v4()).await, Err(StoreError::NotFound)));
+    // A second user with the same username (any case) is a conflict on the named index.
+    let mut dup = user("ALICE");
+    dup.email = "other@example.com".into();
+    let err = db.store.insert_user(&dup, o.id).await.unwrap_err();
+    assert!(err.is_conflict_on("users_username_idx"), "{err:?}");
+    // ...and nothing of it was written (the membership insert was rolled back too).
+    let (_, count) = db.store.list_users(&Default::default()).await.unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn rows_round_trip_sqlite() {
+    round_trip(false).await;
+}
+
+#[tokio::test]
+async fn rows_round_trip_postgres() {
+    round_trip(true).await;
+}
+
+async fn racing_first_users(pg: bool) {
+    let Some(db) = open(pg).await else { return };
+    let store = Arc::new(db.store.clone());
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let s = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut o = org();
+            o.name = format!("org{i}");
+            s.create_first_user(&o, &user(&format!("u{i}")), &[]).await
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(c)) if c == "first_user" => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one first user wins the race");
+    let (_, count) = db.store.list_users(&Default::default()).await.unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(db.store.list_organizations().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_user_race_sqlite() {
+    racing_first_users(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_user_race_postgres() {
+    racing_first_users(true).await;
+}
