@@ -8,6 +8,7 @@
 pub mod apikeys;
 pub mod buildinfo;
 pub mod client;
+pub mod groups;
 pub mod organizations;
 pub mod response;
 pub mod users;
@@ -15,6 +16,7 @@ pub mod users;
 pub use apikeys::*;
 pub use buildinfo::*;
 pub use client::{Client, ClientError};
+pub use groups::*;
 pub use organizations::*;
 pub use response::*;
 pub use users::*;

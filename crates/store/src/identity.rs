@@ -7,7 +7,7 @@ use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
 use crate::types::*;
 
-const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
+pub(crate) const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
      last_seen_at, status, rbac_roles, login_type, avatar_url, deleted";
 
 /// Flat row of the session lookup join (key + user + one membership).
@@ -50,7 +50,7 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
+pub(crate) async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
     q_exec!(
         c,
         "INSERT INTO users (id, email, username, name, hashed_password, created_at, updated_at, \
@@ -73,7 +73,7 @@ async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
     Ok(())
 }
 
-async fn insert_member(c: &mut Conn<'_>, m: &OrganizationMember) -> StoreResult<()> {
+pub(crate) async fn insert_member(c: &mut Conn<'_>, m: &OrganizationMember) -> StoreResult<()> {
     q_exec!(
         c,
         "INSERT INTO organization_members (user_id, organization_id, created_at, updated_at, roles) \
@@ -146,6 +146,7 @@ impl Store {
             return Err(StoreError::Conflict("first_user".into()));
         }
         insert_organization(&mut c, org).await?;
+        crate::groups::insert_group(&mut c, &crate::groups::Group::everyone(org.id, org.created_at)).await?;
         insert_user(&mut c, user).await?;
         insert_member(
             &mut c,

@@ -17,12 +17,14 @@
 #[macro_use]
 pub mod db;
 pub mod error;
+pub mod groups;
 pub mod identity;
 pub mod pubsub;
 pub mod types;
 
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
+pub use groups::{Group, GroupMember, GroupUpdate};
 pub use pubsub::{Pubsub, Subscription};
 pub use types::*;
 

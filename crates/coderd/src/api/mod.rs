@@ -8,6 +8,7 @@
 
 pub mod apikeys;
 pub mod buildinfo;
+pub mod groups;
 pub mod organizations;
 pub mod users;
 pub mod validate;
@@ -57,6 +58,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(organizations::get_user_organizations))
         .routes(routes!(organizations::get_organization_members))
         .routes(routes!(organizations::put_member_roles))
+        .merge(groups::router())
         .split_for_parts()
 }
 

@@ -5,6 +5,7 @@
 pub mod common;
 
 mod errors;
+mod groups;
 mod matrix;
 mod openapi;
 mod organizations;

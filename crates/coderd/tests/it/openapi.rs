@@ -32,6 +32,13 @@ const SERVED: &[(&str, &str)] = &[
         "put",
         "/api/v2/organizations/{organization}/members/{user}/roles",
     ),
+    ("get", "/api/v2/organizations/{organization}/groups"),
+    ("post", "/api/v2/organizations/{organization}/groups"),
+    ("get", "/api/v2/organizations/{organization}/groups/{groupName}"),
+    ("get", "/api/v2/groups"),
+    ("get", "/api/v2/groups/{group}"),
+    ("patch", "/api/v2/groups/{group}"),
+    ("delete", "/api/v2/groups/{group}"),
 ];
 
 fn documented(doc: &serde_json::Value) -> Vec<(String, String)> {
@@ -65,7 +72,9 @@ both!(
             let path = p
                 .replace("{user}", "me")
                 .replace("{organization}", "default")
-                .replace("{keyid}", "abcdefghij");
+                .replace("{keyid}", "abcdefghij")
+            .replace("{groupName}", "Everyone")
+            .replace("{group}", "Everyone");
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             let res = t.raw(method, &path, None, Some("{}")).await;
             assert_ne!(res.status, 405, "{m} {p} documented but not served");

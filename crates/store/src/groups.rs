@@ -1,0 +1,260 @@
+//! Groups and their members. The Everyone group of an organization has the
+//! organization's id; its members are the organization's members (no rows in
+//! `group_members`), as upstream's expanded-membership view.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Conn, Store, Tx};
+use crate::error::{StoreError, StoreResult};
+use crate::types::User;
+
+/// `groups` row. `quota_allowance` is in credits per day.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub organization_id: Uuid,
+    pub avatar_url: String,
+    pub quota_allowance: i64,
+    /// `user` (made through the API) or `scim`/`oidc` (made by an IdP).
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Group {
+    /// The Everyone group is the one whose id is its organization's.
+    pub fn is_everyone(&self) -> bool {
+        self.id == self.organization_id
+    }
+
+    /// A new Everyone group for an organization.
+    pub fn everyone(organization_id: Uuid, at: DateTime<Utc>) -> Group {
+        Group {
+            id: organization_id,
+            name: "Everyone".into(),
+            display_name: String::new(),
+            organization_id,
+            avatar_url: String::new(),
+            quota_allowance: 0,
+            source: "user".into(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// A change to a group; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub quota_allowance: Option<i64>,
+    pub add_users: Vec<Uuid>,
+    pub remove_users: Vec<Uuid>,
+}
+
+/// A member row: the group and the (active, non-deleted) user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupMember {
+    pub group_id: Uuid,
+    pub user: User,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    g_id: Uuid,
+    #[sqlx(flatten)]
+    user: User,
+}
+
+const USER_COLS_U: &str = "u.id, u.email, u.username, u.name, u.hashed_password, u.created_at, \
+     u.updated_at, u.last_seen_at, u.status, u.rbac_roles, u.login_type, u.avatar_url, u.deleted";
+
+pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()> {
+    q_exec!(
+        c,
+        "INSERT INTO groups (id, name, display_name, organization_id, avatar_url, quota_allowance, \
+         source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        g.id,
+        &g.name,
+        &g.display_name,
+        g.organization_id,
+        &g.avatar_url,
+        g.quota_allowance,
+        &g.source,
+        g.created_at,
+        g.updated_at
+    )?;
+    Ok(())
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Stores a new group. A name already used in the organization is
+    /// `Conflict("groups_org_name_idx")`.
+    pub async fn insert_group(&self, g: &Group) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        insert_group(&mut c.conn(), g).await
+    }
+
+    /// A group by id.
+    pub async fn get_group_by_id(&self, id: Uuid) -> StoreResult<Group> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(&mut c.conn(), Group, "SELECT * FROM groups WHERE id = $1", id)?)
+    }
+
+    /// A group by organization and exact name.
+    pub async fn get_group_by_name(&self, organization_id: Uuid, name: &str) -> StoreResult<Group> {
+        let mut c = self.acquire().await?;
+        Ok(q_one!(
+            &mut c.conn(),
+            Group,
+            "SELECT * FROM groups WHERE organization_id = $1 AND name = $2",
+            organization_id,
+            name
+        )?)
+    }
+
+    /// Groups of one organization (or all), Everyone first, then by name.
+    pub async fn list_groups(&self, organization_id: Option<Uuid>) -> StoreResult<Vec<Group>> {
+        let mut c = self.acquire().await?;
+        Ok(q_all!(
+            &mut c.conn(),
+            Group,
+            "SELECT * FROM groups WHERE ($1 IS NULL OR organization_id = $1) \
+             ORDER BY organization_id, CASE WHEN id = organization_id THEN 0 ELSE 1 END, name",
+            organization_id
+        )?)
+    }
+
+    /// Groups `user_id` belongs to: explicit memberships plus the Everyone
+    /// group of each organization they are a member of.
+    pub async fn groups_of_user(&self, user_id: Uuid) -> StoreResult<Vec<Group>> {
+        let mut c = self.acquire().await?;
+        Ok(q_all!(
+            &mut c.conn(),
+            Group,
+            "SELECT g.* FROM groups g JOIN group_members gm ON gm.group_id = g.id WHERE gm.user_id = $1 \
+             UNION \
+             SELECT g.* FROM groups g JOIN organization_members om ON om.organization_id = g.id \
+             WHERE om.user_id = $1 ORDER BY name",
+            user_id
+        )?)
+    }
+
+    /// Active, non-deleted members of the given groups, by username; the
+    /// Everyone group expands to its organization's members. One query.
+    pub async fn group_members(&self, group_ids: &[Uuid]) -> StoreResult<Vec<GroupMember>> {
+        if group_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = group_ids.len();
+        let sql = format!(
+            "SELECT gm.group_id AS g_id, {USER_COLS_U} FROM group_members gm \
+             JOIN users u ON u.id = gm.user_id \
+             WHERE gm.group_id IN ({a}) AND u.status = 'active' AND u.deleted = FALSE \
+             UNION ALL \
+             SELECT om.organization_id AS g_id, {USER_COLS_U} FROM organization_members om \
+             JOIN users u ON u.id = om.user_id \
+             WHERE om.organization_id IN ({b}) AND u.status = 'active' AND u.deleted = FALSE \
+             ORDER BY 4",
+            a = placeholders(1, n),
+            b = placeholders(n + 1, n),
+        );
+        let mut c = self.acquire().await?;
+        let rows: Vec<MemberRow> = match c.conn() {
+            Conn::Sqlite(c) => {
+                let mut q = sqlx::query_as::<_, MemberRow>(&sql);
+                for id in group_ids.iter().chain(group_ids) {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+            Conn::Postgres(c) => {
+                let mut q = sqlx::query_as::<_, MemberRow>(&sql);
+                for id in group_ids.iter().chain(group_ids) {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut *c).await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| GroupMember {
+                group_id: r.g_id,
+                user: r.user,
+            })
+            .collect())
+    }
+
+    /// Applies a change in one transaction: fields, then added and removed
+    /// members (removal is from this group only). Adding a user already in
+    /// the group is `Conflict("group_members")`; an unknown user is
+    /// `ForeignKey`. Returns the updated group.
+    pub async fn update_group(&self, id: Uuid, u: &GroupUpdate) -> StoreResult<Group> {
+        let mut tx: Tx = self.begin().await?;
+        let mut c = tx.conn();
+        let g = q_one!(
+            &mut c,
+            Group,
+            "UPDATE groups SET name = COALESCE($2, name), display_name = COALESCE($3, display_name), \
+             avatar_url = COALESCE($4, avatar_url), quota_allowance = COALESCE($5, quota_allowance), \
+             updated_at = $6 WHERE id = $1 RETURNING *",
+            id,
+            &u.name,
+            &u.display_name,
+            &u.avatar_url,
+            u.quota_allowance,
+            crate::now()
+        )?;
+        for user in &u.add_users {
+            let r = q_exec!(
+                &mut c,
+                "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)",
+                id,
+                user
+            );
+            match r {
+                Ok(_) => {}
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    return Err(match e {
+                        StoreError::Conflict(_) => StoreError::Conflict("group_members".into()),
+                        other => other,
+                    });
+                }
+            }
+        }
+        for user in &u.remove_users {
+            q_exec!(
+                &mut c,
+                "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
+                id,
+                user
+            )?;
+        }
+        drop(c);
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    /// Deletes a group (its member rows go with it); `NotFound` if absent.
+    pub async fn delete_group(&self, id: Uuid) -> StoreResult<()> {
+        let mut c = self.acquire().await?;
+        let n = q_exec!(&mut c.conn(), "DELETE FROM groups WHERE id = $1", id)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
