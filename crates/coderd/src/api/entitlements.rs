@@ -1,0 +1,26 @@
+//! `GET /entitlements` (Coder API reference, "Enterprise" section).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use codersdk::Entitlements;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// `GET /entitlements`: what the licenses grant (`features` by name with
+/// `entitlement`, `enabled`, and for `user_limit` its `limit` and `actual`
+/// active users; `warnings`, `errors`, `has_license`, `trial`,
+/// `experimental`). No login needed, as upstream. Served from the cache;
+/// one `COUNT(*)` keeps `user_limit.actual` exact.
+#[utoipa::path(get, path = "/api/v2/entitlements", tag = "Enterprise",
+    responses((status = 200, body = Entitlements)))]
+pub async fn get_entitlements(State(state): State<AppState>) -> ApiResult<Json<Arc<Entitlements>>> {
+    let current = state
+        .entitlements
+        .for_read(&state.store)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(current))
+}
