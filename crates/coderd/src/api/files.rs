@@ -1,0 +1,119 @@
+//! Files: `POST /files` and `GET /files/{fileID}` (Coder API reference,
+//! "Files" section). Template source archives are uploaded here before a
+//! template version names them by id.
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use codersdk::{Response as Message, UploadResponse, CONTENT_TYPE_TAR};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_uuid, Json, Path};
+use crate::rbac::{Action, Resource};
+use crate::state::AppState;
+
+/// Upstream's upload limit: 100 MiB (`--max-file-size` is not a flag; the
+/// config field lets tests lower it).
+pub const DEFAULT_MAX_FILE_SIZE: usize = 10 * (10 << 20);
+
+/// Reads the whole upload, up to `limit` bytes (413 beyond).
+async fn read_upload(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .map(|s| s.is::<http_body_util::LengthLimitError>())
+                .unwrap_or(false);
+            if too_large {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File is too large.")
+                    .detail(format!("Files must be at most {limit} bytes."))
+            } else {
+                ApiError::bad_request("Failed to read file from request.").detail(e.to_string())
+            }
+        })
+}
+
+/// `POST /files`: stores a tar archive (`Content-Type: application/x-tar`,
+/// at most 100 MiB). The same bytes uploaded again by the same user answer
+/// 200 with the existing id; a new file answers 201. Other content types ->
+/// 400 `Unsupported content type header "<ct>".`; needs create on files
+/// (owner, template-admin) else 403.
+#[utoipa::path(post, path = "/api/v2/files", tag = "Files",
+    request_body(content = Vec<u8>, content_type = "application/x-tar", description = "A tar archive"),
+    responses((status = 201, body = UploadResponse), (status = 200, body = UploadResponse),
+        (status = 400, body = Message), (status = 403, body = Message), (status = 413, body = Message)))]
+pub async fn post_file(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> ApiResult<Response> {
+    auth.require(Action::Create, &Resource::File.owned_by(auth.user.id))?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case(CONTENT_TYPE_TAR) {
+        return Err(ApiError::bad_request(format!(
+            "Unsupported content type header {content_type:?}."
+        ))
+        .detail(format!("Upload template archives as {CONTENT_TYPE_TAR}.")));
+    }
+    let data = read_upload(req, state.config.max_file_size).await?;
+    let hash = hex::encode(Sha256::digest(&data));
+    if let Some(id) = state.store.get_file_id_by_hash(&hash, auth.user.id).await? {
+        return Ok((StatusCode::OK, Json(UploadResponse { id })).into_response());
+    }
+    let file = store::File {
+        id: Uuid::new_v4(),
+        hash: hash.clone(),
+        created_at: store::now(),
+        created_by: auth.user.id,
+        mimetype: CONTENT_TYPE_TAR.to_owned(),
+        data: data.to_vec(),
+    };
+    match state.store.insert_file(&file).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(UploadResponse { id: file.id })).into_response()),
+        // A concurrent identical upload won the race: answer with its id.
+        Err(store::StoreError::Conflict(_)) => {
+            let id = state
+                .store
+                .get_file_id_by_hash(&hash, auth.user.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("uploaded file vanished"))?;
+            Ok((StatusCode::OK, Json(UploadResponse { id })).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /files/{fileID}`: the file's bytes with its content type. Readable
+/// by its uploader and by template admins; anyone else -> 404 stock.
+#[utoipa::path(get, path = "/api/v2/files/{fileID}", tag = "Files",
+    params(("fileID" = String, Path, description = "File ID")),
+    responses((status = 200, description = "The file", content_type = "application/x-tar"),
+        (status = 400, body = Message), (status = 404, body = Message)))]
+pub async fn get_file(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(file_id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_uuid(&file_id)?;
+    let file = state.store.get_file(id).await?;
+    if file.created_by != auth.user.id
+        && !auth
+            .subject
+            .can(Action::Read, &Resource::File.owned_by(file.created_by))
+    {
+        return Err(ApiError::not_found());
+    }
+    let ct = HeaderValue::from_str(&file.mimetype)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    Ok(([(header::CONTENT_TYPE, ct)], file.data).into_response())
+}

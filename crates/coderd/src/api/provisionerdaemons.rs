@@ -1,0 +1,228 @@
+//! Provisioner daemons: `GET /organizations/{organization}/provisionerdaemons`
+//! and `GET /organizations/{organization}/provisionerdaemons/serve` (the
+//! seed's "Get provisioner daemons" and "Serve provisioner daemon"; spec
+//! section 7). Both sit behind the `external_provisioner_daemons` gate,
+//! which answers before authentication, as upstream's middleware order.
+
+use std::sync::Arc;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use codersdk::{
+    FeatureName, NullTime, ProvisionerDaemon, Response as Message, PROVISIONER_DAEMON_PSK_HEADER,
+    PROVISIONER_TYPES, SCOPE_ORGANIZATION, SCOPE_USER, TAG_SCOPE,
+};
+use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use super::organizations::resolve_org;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::provisioning::session::DaemonSession;
+use crate::provisioning::tags::{mutate_tags, parse_tag_params};
+use crate::rbac::{Action, Resource};
+use crate::state::AppState;
+
+/// Largest frame a daemon may send (logs, results): 16 MiB.
+const MAX_FRAME: usize = 16 << 20;
+
+/// The daemon routes, gated by `external_provisioner_daemons` as one group.
+pub fn router() -> OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    crate::entitlements::gated(
+        FeatureName::ExternalProvisionerDaemons,
+        OpenApiRouter::new()
+            .routes(routes!(get_provisioner_daemons))
+            .routes(routes!(serve_provisioner_daemon)),
+    )
+}
+
+/// A stored daemon on the wire (the seed's shape, `updated_at` as
+/// `{"time", "valid"}`).
+pub fn daemon_to_sdk(d: &store::ProvisionerDaemon) -> ProvisionerDaemon {
+    ProvisionerDaemon {
+        id: d.id,
+        created_at: d.created_at,
+        updated_at: NullTime::from_option(d.updated_at),
+        name: d.name.clone(),
+        provisioners: d.provisioners.0.clone(),
+        tags: d.tags.0.clone(),
+    }
+}
+
+/// `GET /organizations/{organization}/provisionerdaemons`: every registered
+/// daemon the caller may read (every member may), oldest first; `[]` when
+/// none. Daemons are not organization-scoped (upstream OLD).
+#[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons", tag = "Enterprise",
+    params(("organization" = String, Path, description = "Organization ID")),
+    responses((status = 200, body = Vec<ProvisionerDaemon>), (status = 401, body = Message),
+        (status = 403, body = Message), (status = 404, body = Message)))]
+pub async fn get_provisioner_daemons(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(organization): Path<String>,
+) -> ApiResult<Json<Vec<ProvisionerDaemon>>> {
+    resolve_org(&state, &auth, &organization).await?;
+    let daemons = state.store.list_provisioner_daemons().await?;
+    Ok(Json(
+        daemons
+            .iter()
+            .filter(|_| {
+                auth.subject
+                    .can(Action::Read, &Resource::ProvisionerDaemon.any())
+            })
+            .map(daemon_to_sdk)
+            .collect(),
+    ))
+}
+
+/// A random daemon name (`brave-turing-1a2b`).
+fn random_daemon_name() -> String {
+    let base = super::templateversions::random_version_name().replace('_', "-");
+    let suffix = &Uuid::new_v4().simple().to_string()[..4];
+    format!("{base}-{suffix}")
+}
+
+/// `GET /organizations/{organization}/provisionerdaemons/serve`: upgrades to
+/// the websocket an external daemon is served over.
+///
+/// Query: `provisioner=` (repeatable, required: `echo` or `terraform`),
+/// `tag=key=value` (repeatable), optional `name=`. Errors, in order: 401
+/// without a session token or `Coder-Provisioner-Daemon-PSK` (a wrong PSK
+/// is 401 too); 400 `The provisioner query parameter must be specified.`,
+/// `Unknown provisioner type "<x>"`, `Invalid format for tag "<t>". Key
+/// and value must be separated with =.`; 403 `You aren't allowed to create
+/// provisioner daemons for the organization.` for `scope=organization`
+/// without create on provisioner daemons (owner, template-admin) — any
+/// user may serve `scope=user` (tagged with `owner=<their id>`); a PSK
+/// daemon serves the default organization with the tags as given
+/// (`scope=user` -> 403); 400 when the request is not a websocket upgrade.
+#[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons/serve", tag = "Enterprise",
+    params(("organization" = String, Path, description = "Organization ID")),
+    responses((status = 101, description = "Switching Protocols"), (status = 400, body = Message),
+        (status = 401, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
+pub async fn serve_provisioner_daemon(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(organization): Path<String>,
+    RawQuery(query): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    auth: Result<Auth, ApiError>,
+) -> ApiResult<Response> {
+    let psk = headers
+        .get(PROVISIONER_DAEMON_PSK_HEADER)
+        .map(|v| v.as_bytes().to_vec());
+    let user = match &psk {
+        Some(given) => {
+            let ok = state
+                .config
+                .provisioner_daemon_psk
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .is_some_and(|k| bool::from(k.as_bytes().ct_eq(given)));
+            if !ok {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Provisioner daemon pre-shared key is invalid.",
+                )
+                .detail(format!(
+                    "The {PROVISIONER_DAEMON_PSK_HEADER} header does not match the server's --provisioner-daemon-psk."
+                )));
+            }
+            None
+        }
+        None => Some(auth?),
+    };
+    let org = match &user {
+        Some(auth) => resolve_org(&state, auth, &organization).await?,
+        None => {
+            let found = if organization == "default" {
+                state.store.get_default_organization().await
+            } else {
+                match Uuid::parse_str(&organization) {
+                    Ok(id) => state.store.get_organization_by_id(id).await,
+                    Err(_) => state.store.get_organization_by_name(&organization).await,
+                }
+            };
+            found?
+        }
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| {
+        ApiError::bad_request("Query parameters have invalid values.").detail(e.to_string())
+    })?;
+    let mut provisioners: Vec<String> = Vec::new();
+    let mut raw_tags = Vec::new();
+    let mut name = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "provisioner" => {
+                if !PROVISIONER_TYPES.contains(&v.as_str()) {
+                    return Err(ApiError::bad_request(format!(
+                        "Unknown provisioner type {v:?}"
+                    )));
+                }
+                if !provisioners.contains(&v) {
+                    provisioners.push(v);
+                }
+            }
+            "tag" => raw_tags.push(v),
+            "name" if !v.is_empty() => name = Some(v),
+            _ => {}
+        }
+    }
+    if provisioners.is_empty() {
+        return Err(ApiError::bad_request(
+            "The provisioner query parameter must be specified.",
+        ));
+    }
+    let raw_tags = parse_tag_params(&raw_tags).map_err(ApiError::bad_request)?;
+    let tags = match &user {
+        Some(auth) => {
+            let tags = mutate_tags(auth.user.id, &raw_tags);
+            if tags.get(TAG_SCOPE).map(String::as_str) == Some(SCOPE_ORGANIZATION)
+                && !auth
+                    .subject
+                    .can(Action::Create, &Resource::ProvisionerDaemon.in_org(org.id))
+            {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "You aren't allowed to create provisioner daemons for the organization.",
+                ));
+            }
+            tags
+        }
+        None => {
+            if raw_tags.get(TAG_SCOPE).map(String::as_str) == Some(SCOPE_USER) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("You aren't allowed to create provisioner daemons with scope {SCOPE_USER:?}"),
+                ));
+            }
+            mutate_tags(Uuid::nil(), &raw_tags)
+        }
+    };
+    let ws = ws.map_err(|e| {
+        ApiError::bad_request("Expected a websocket upgrade request.").detail(e.body_text())
+    })?;
+    let session = DaemonSession::register(
+        &state,
+        name.unwrap_or_else(random_daemon_name),
+        provisioners,
+        tags,
+        Some(org.id),
+    )
+    .await?;
+    let shutdown = state.shutdown.clone();
+    Ok(ws
+        .max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| {
+            crate::provisioning::serve::run(socket, Arc::new(session), shutdown)
+        })
+        .into_response())
+}

@@ -1,0 +1,485 @@
+//! [`DaemonSession`]: the server side of one connected daemon (upstream's
+//! `provisionerdserver`). Both the in-process client and the websocket
+//! frames end up here, so every daemon gets the same rules: a call about a
+//! job must come from the daemon holding it, finished jobs refuse further
+//! calls, and every state change wakes log followers.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use provisionerd::proto::*;
+use serde::{Deserialize, Serialize};
+use store::{JobRefusal, NewJobLog, ProvisionerJob, StoreError, WorkspaceResource};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{notify_job_logs, ACQUIRE_POLL, CHANNEL_JOB_POSTED};
+use crate::state::AppState;
+
+/// What a job is for, stored as JSON in `provisioner_jobs.input`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_version_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_build_id: Option<Uuid>,
+}
+
+impl JobInput {
+    /// The JSON text stored with the job.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("input serializes")
+    }
+
+    /// Parses a job's input.
+    pub fn parse(s: &str) -> JobInput {
+        serde_json::from_str(s).unwrap_or_default()
+    }
+}
+
+/// Why a daemon call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// The request is refused (not this daemon's job, bad id, ...).
+    Refused(String),
+    /// The server could not serve it (database trouble).
+    Internal(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Refused(m) => f.write_str(m),
+            CallError::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl From<StoreError> for CallError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "provisioner daemon call");
+        CallError::Internal(e.to_string())
+    }
+}
+
+fn refused(r: JobRefusal) -> CallError {
+    CallError::Refused(r.message().to_owned())
+}
+
+fn parse_job_id(s: &str) -> Result<Uuid, CallError> {
+    Uuid::parse_str(s).map_err(|_| CallError::Refused(format!("invalid job id {s:?}")))
+}
+
+fn time_from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_else(Utc::now)
+        .trunc_subsecs(6)
+}
+
+/// One daemon's session: its registered row and the jobs it acquired.
+pub struct DaemonSession {
+    state: AppState,
+    /// The daemon's id; jobs it holds carry it as `worker_id`.
+    pub daemon_id: Uuid,
+    pub name: String,
+    pub provisioners: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    acquired: Mutex<HashSet<Uuid>>,
+}
+
+impl DaemonSession {
+    /// Registers (or refreshes, by name) the daemon's row.
+    pub async fn register(
+        state: &AppState,
+        name: String,
+        provisioners: Vec<String>,
+        tags: BTreeMap<String, String>,
+        organization_id: Option<Uuid>,
+    ) -> Result<DaemonSession, StoreError> {
+        let now = store::now();
+        let row = state
+            .store
+            .upsert_provisioner_daemon(&store::ProvisionerDaemon {
+                id: Uuid::new_v4(),
+                created_at: now,
+                updated_at: Some(now),
+                name,
+                provisioners: store::StringList(provisioners.clone()),
+                tags: store::StringMap(tags.clone()),
+                organization_id,
+            })
+            .await?;
+        Ok(DaemonSession {
+            state: state.clone(),
+            daemon_id: row.id,
+            name: row.name,
+            provisioners,
+            tags,
+            acquired: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// `AcquireJob`: the next job this daemon may run, waiting up to
+    /// `max_wait` for one (woken by [`CHANNEL_JOB_POSTED`]); an empty job
+    /// when none came or `shutdown` turned true. The acquisition itself is
+    /// never interrupted.
+    pub async fn acquire(
+        &self,
+        max_wait: Duration,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<AcquiredJob, CallError> {
+        let mut sub = self.state.store.pubsub().subscribe(CHANNEL_JOB_POSTED);
+        let deadline = tokio::time::Instant::now() + max_wait;
+        self.state
+            .store
+            .touch_provisioner_daemon(self.daemon_id, store::now())
+            .await?;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(AcquiredJob::default());
+            }
+            if let Some(job) = self
+                .state
+                .store
+                .acquire_job(self.daemon_id, &self.provisioners, &self.tags, store::now())
+                .await?
+            {
+                self.acquired.lock().expect("acquired lock").insert(job.id);
+                match self.acquired_job(&job).await {
+                    Ok(a) => return Ok(a),
+                    Err(e) => {
+                        let msg = format!("prepare job for the provisioner daemon: {e}");
+                        tracing::error!(job = %job.id, error = %msg, "acquire job");
+                        let _ = self
+                            .state
+                            .store
+                            .fail_job(job.id, self.daemon_id, &msg, None, store::now())
+                            .await;
+                        notify_job_logs(&self.state, job.id).await;
+                        continue;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = sub.recv() => {}
+                _ = tokio::time::sleep(ACQUIRE_POLL) => {}
+                _ = tokio::time::sleep_until(deadline) => return Ok(AcquiredJob::default()),
+                _ = shutdown.wait_for(|v| *v) => return Ok(AcquiredJob::default()),
+            }
+        }
+    }
+
+    /// Builds what the daemon needs to run a job it now holds.
+    async fn acquired_job(&self, job: &ProvisionerJob) -> Result<AcquiredJob, StoreError> {
+        let s = &self.state.store;
+        let file = s.get_file(job.file_id).await?;
+        let initiator = s.get_user_by_id(job.initiator_id).await.ok();
+        let mut out = AcquiredJob {
+            job_id: job.id.to_string(),
+            created_at: job.created_at.timestamp_millis(),
+            provisioner: job.provisioner.clone(),
+            user_name: initiator
+                .as_ref()
+                .map(|u| u.username.clone())
+                .unwrap_or_default(),
+            template_source_archive: file.data,
+            ..Default::default()
+        };
+        let input = JobInput::parse(&job.input);
+        let mut meta = Metadata {
+            coder_url: self.state.access_url.clone(),
+            ..Default::default()
+        };
+        match job.job_type.as_str() {
+            store::provisioning::JOB_TYPE_WORKSPACE_BUILD => {
+                let build_id = input.workspace_build_id.ok_or(StoreError::NotFound)?;
+                let build = s.get_workspace_build(build_id).await?;
+                let ws = s.get_workspace(build.workspace_id).await?;
+                let owner = s.get_user_by_id(ws.owner_id).await?;
+                let version = s.get_template_version(build.template_version_id).await?;
+                let template = s.get_template_any(ws.template_id).await?;
+                meta.workspace_transition = match build.transition.as_str() {
+                    "stop" => WorkspaceTransition::Stop,
+                    "delete" => WorkspaceTransition::Destroy,
+                    _ => WorkspaceTransition::Start,
+                };
+                meta.workspace_name = ws.name.clone();
+                meta.workspace_owner = owner.username.clone();
+                meta.workspace_owner_email = owner.email.clone();
+                meta.workspace_owner_id = owner.id.to_string();
+                meta.workspace_id = ws.id.to_string();
+                meta.template_name = template.name;
+                meta.template_version = version.name;
+                out.workspace_build = Some(AcquiredWorkspaceBuild {
+                    workspace_build_id: build.id.to_string(),
+                    workspace_name: ws.name,
+                    parameter_values: Vec::new(),
+                    metadata: meta,
+                    state: build.provisioner_state.unwrap_or_default(),
+                });
+            }
+            kind => {
+                let version_id = input.template_version_id.ok_or(StoreError::NotFound)?;
+                let version = s.get_template_version(version_id).await?;
+                if let Some(t) = version.template_id {
+                    if let Ok(t) = s.get_template_any(t).await {
+                        meta.template_name = t.name;
+                    }
+                }
+                meta.template_version = version.name;
+                if let Some(u) = &initiator {
+                    meta.workspace_owner = u.username.clone();
+                    meta.workspace_owner_email = u.email.clone();
+                    meta.workspace_owner_id = u.id.to_string();
+                }
+                if kind == store::provisioning::JOB_TYPE_TEMPLATE_VERSION_DRY_RUN {
+                    out.template_dry_run = Some(AcquiredTemplateDryRun {
+                        parameter_values: Vec::new(),
+                        metadata: meta,
+                    });
+                } else {
+                    out.template_import = Some(AcquiredTemplateImport { metadata: meta });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts a job back in the queue: the daemon was never told it got it.
+    pub async fn release(&self, job_id: &str) {
+        let Ok(id) = Uuid::parse_str(job_id) else {
+            return;
+        };
+        self.acquired.lock().expect("acquired lock").remove(&id);
+        match self.state.store.release_job(id, self.daemon_id).await {
+            Ok(true) => super::notify_job_posted(&self.state, id).await,
+            Ok(false) => {}
+            Err(err) => tracing::error!(%err, job = %id, "release job"),
+        }
+    }
+
+    /// `UpdateJob`: heartbeat and logs; answers whether the job was canceled.
+    pub async fn update(&self, req: UpdateJobRequest) -> Result<UpdateJobResponse, CallError> {
+        let id = parse_job_id(&req.job_id)?;
+        let logs: Vec<NewJobLog> = req
+            .logs
+            .iter()
+            .map(|l| NewJobLog {
+                created_at: time_from_millis(l.created_at),
+                source: l.source.rest_name().to_owned(),
+                level: l.level.rest_name().to_owned(),
+                stage: l.stage.clone(),
+                output: l.output.clone(),
+            })
+            .collect();
+        let hb = self
+            .state
+            .store
+            .update_job(id, self.daemon_id, &logs, store::now())
+            .await?
+            .map_err(refused)?;
+        if !logs.is_empty() {
+            notify_job_logs(&self.state, id).await;
+        }
+        Ok(UpdateJobResponse {
+            canceled: hb.canceled,
+        })
+    }
+
+    /// `FailJob`: the job failed. A build's non-empty `state` replaces the
+    /// stored provisioner state (an empty one keeps it).
+    pub async fn fail(&self, req: FailedJob) -> Result<Empty, CallError> {
+        let id = parse_job_id(&req.job_id)?;
+        let state = req
+            .workspace_build
+            .as_ref()
+            .map(|b| b.state.as_slice())
+            .filter(|s| !s.is_empty());
+        let error = if req.error.is_empty() {
+            "The provisioner daemon failed the job without an error message."
+        } else {
+            req.error.as_str()
+        };
+        self.state
+            .store
+            .fail_job(id, self.daemon_id, error, state, store::now())
+            .await?
+            .map_err(refused)?;
+        self.acquired.lock().expect("acquired lock").remove(&id);
+        notify_job_logs(&self.state, id).await;
+        Ok(Empty {})
+    }
+
+    /// `CompleteJob`: stores the resources (and a build's state and cost).
+    pub async fn complete(&self, req: CompletedJob) -> Result<Empty, CallError> {
+        let id = parse_job_id(&req.job_id)?;
+        let job = self.state.store.get_job(id).await.map_err(|e| match e {
+            StoreError::NotFound => refused(JobRefusal::NotFound),
+            other => other.into(),
+        })?;
+        let now = store::now();
+        let res = if let Some(b) = &req.workspace_build {
+            if job.job_type != store::provisioning::JOB_TYPE_WORKSPACE_BUILD {
+                return Err(CallError::Refused(
+                    "the job is not a workspace build".into(),
+                ));
+            }
+            let build = self.state.store.get_workspace_build_by_job(id).await?;
+            let resources = convert_resources(id, &build.transition, &b.resources, now);
+            self.state
+                .store
+                .complete_build_job(id, self.daemon_id, &b.state, &resources, now)
+                .await?
+        } else if let Some(i) = &req.template_import {
+            let mut resources = convert_resources(id, "start", &i.start_resources, now);
+            resources.extend(convert_resources(id, "stop", &i.stop_resources, now));
+            self.state
+                .store
+                .complete_import_job(id, self.daemon_id, &resources, now)
+                .await?
+        } else if let Some(d) = &req.template_dry_run {
+            let resources = convert_resources(id, "start", &d.resources, now);
+            self.state
+                .store
+                .complete_import_job(id, self.daemon_id, &resources, now)
+                .await?
+        } else {
+            return Err(CallError::Refused("CompletedJob names no job type".into()));
+        };
+        res.map_err(refused)?;
+        self.acquired.lock().expect("acquired lock").remove(&id);
+        notify_job_logs(&self.state, id).await;
+        Ok(Empty {})
+    }
+
+    /// `CommitQuota`: charges a planned build against its owner's quota
+    /// (`Store::commit_quota`: atomic per owner; a build that does not raise
+    /// the workspace's cost always passes; a refused one writes nothing).
+    /// Without `template_rbac`, every build passes with budget -1.
+    pub async fn commit_quota(
+        &self,
+        req: CommitQuotaRequest,
+    ) -> Result<CommitQuotaResponse, CallError> {
+        let id = parse_job_id(&req.job_id)?;
+        let job = match self.state.store.get_job(id).await {
+            Ok(j) => j,
+            Err(StoreError::NotFound) => return Err(refused(JobRefusal::NotFound)),
+            Err(e) => return Err(e.into()),
+        };
+        if job.started_at.is_none() {
+            return Err(refused(JobRefusal::NotStarted));
+        }
+        if job.worker_id != Some(self.daemon_id) {
+            return Err(refused(JobRefusal::NotOwner));
+        }
+        if job.completed_at.is_some() {
+            return Err(refused(JobRefusal::AlreadyCompleted));
+        }
+        // Without template_rbac there is no quota committer (upstream's
+        // AGPL answer): every build passes, budget -1.
+        if !self
+            .state
+            .entitlements
+            .licensed(codersdk::FeatureName::TemplateRbac)
+        {
+            return Ok(CommitQuotaResponse {
+                ok: true,
+                credits_consumed: 0,
+                budget: -1,
+            });
+        }
+        let q = self
+            .state
+            .store
+            .commit_quota(id, i64::from(req.daily_cost))
+            .await?;
+        Ok(CommitQuotaResponse {
+            ok: q.ok,
+            credits_consumed: q.credits_consumed.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            budget: q.budget.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        })
+    }
+
+    /// The connection to the daemon is gone: fails the jobs it still held
+    /// through this session, with a clear error and a log line.
+    pub async fn disconnected(&self) {
+        let held: Vec<Uuid> = self
+            .acquired
+            .lock()
+            .expect("acquired lock")
+            .drain()
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let msg = "The provisioner daemon disconnected while running the job.";
+        let log = NewJobLog {
+            created_at: store::now(),
+            source: codersdk::LOG_SOURCE_PROVISIONER_DAEMON.into(),
+            level: "error".into(),
+            stage: "Cleaning Up".into(),
+            output: msg.into(),
+        };
+        match self
+            .state
+            .store
+            .fail_worker_jobs(self.daemon_id, &held, msg, &log, store::now())
+            .await
+        {
+            Ok(failed) => {
+                for id in failed {
+                    tracing::warn!(daemon = %self.name, job = %id, "daemon disconnected mid-job; job failed");
+                    notify_job_logs(&self.state, id).await;
+                }
+            }
+            Err(err) => tracing::error!(%err, "fail jobs of a disconnected daemon"),
+        }
+    }
+}
+
+/// Converts reported resources to rows for job `job_id`.
+fn convert_resources(
+    job_id: Uuid,
+    transition: &str,
+    resources: &[Resource],
+    now: DateTime<Utc>,
+) -> Vec<WorkspaceResource> {
+    resources
+        .iter()
+        .map(|r| {
+            let mut metadata: Vec<store::ResourceMetadata> = Vec::new();
+            for m in &r.metadata {
+                let value = if m.is_null {
+                    None
+                } else {
+                    Some(m.value.clone())
+                };
+                if let Some(existing) = metadata.iter_mut().find(|x| x.key == m.key) {
+                    existing.value = value;
+                    existing.sensitive = m.sensitive;
+                } else {
+                    metadata.push(store::ResourceMetadata {
+                        key: m.key.clone(),
+                        value,
+                        sensitive: m.sensitive,
+                    });
+                }
+            }
+            WorkspaceResource {
+                id: Uuid::new_v4(),
+                created_at: now,
+                job_id,
+                transition: transition.to_owned(),
+                resource_type: r.resource_type.clone(),
+                name: r.name.clone(),
+                hide: r.hide,
+                icon: r.icon.clone(),
+                instance_type: Some(r.instance_type.clone()).filter(|s| !s.is_empty()),
+                daily_cost: r.daily_cost.max(0),
+                metadata,
+            }
+        })
+        .collect()
+}
