@@ -110,7 +110,12 @@ impl Store {
     /// A group by id.
     pub async fn get_group_by_id(&self, id: Uuid) -> StoreResult<Group> {
         let mut c = self.acquire().await?;
-        Ok(q_one!(&mut c.conn(), Group, "SELECT * FROM groups WHERE id = $1", id)?)
+        Ok(q_one!(
+            &mut c.conn(),
+            Group,
+            "SELECT * FROM groups WHERE id = $1",
+            id
+        )?)
     }
 
     /// A group by organization and exact name.
@@ -243,7 +248,6 @@ impl Store {
                 user
             )?;
         }
-        drop(c);
         tx.commit().await?;
         Ok(g)
     }

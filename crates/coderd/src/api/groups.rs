@@ -88,7 +88,9 @@ pub async fn groups_to_sdk(state: &AppState, groups: &[store::Group]) -> ApiResu
 }
 
 async fn one_to_sdk(state: &AppState, g: &store::Group) -> ApiResult<Group> {
-    Ok(groups_to_sdk(state, std::slice::from_ref(g)).await?.remove(0))
+    Ok(groups_to_sdk(state, std::slice::from_ref(g))
+        .await?
+        .remove(0))
 }
 
 fn can_read(auth: &Auth, g: &store::Group) -> bool {
@@ -157,12 +159,16 @@ pub async fn post_group(
     let mut v = Validator::new();
     v.required("name", &req.name);
     if !req.name.is_empty() && !is_valid_group_name(&req.name) {
-        v.push("name", crate::error::field_error("name", "group_name", &req.name).detail);
+        v.push(
+            "name",
+            crate::error::field_error("name", "group_name", &req.name).detail,
+        );
     }
     if req.quota_allowance < 0 {
         v.push(
             "quota_allowance",
-            crate::error::field_error("quota_allowance", "gte=0", &req.quota_allowance.to_string()).detail,
+            crate::error::field_error("quota_allowance", "gte=0", &req.quota_allowance.to_string())
+                .detail,
         );
     }
     v.finish()?;
@@ -308,13 +314,21 @@ pub async fn patch_group(
     auth.require(Action::Update, &Resource::Group.in_org(g.organization_id))?;
     let rename = !req.name.is_empty() && req.name != g.name;
     if rename && req.name == EVERYONE {
-        return Err(ApiError::bad_request("\"Everyone\" is a reserved group name!"));
+        return Err(ApiError::bad_request(
+            "\"Everyone\" is a reserved group name!",
+        ));
     }
     if g.is_everyone() {
         if rename {
-            return Err(ApiError::bad_request("Cannot rename the \"Everyone\" group!"));
+            return Err(ApiError::bad_request(
+                "Cannot rename the \"Everyone\" group!",
+            ));
         }
-        if req.display_name.as_deref().is_some_and(|d| d != g.display_name) {
+        if req
+            .display_name
+            .as_deref()
+            .is_some_and(|d| d != g.display_name)
+        {
             return Err(ApiError::bad_request(
                 "Cannot update the display name of the \"Everyone\" group!",
             ));
@@ -328,7 +342,10 @@ pub async fn patch_group(
     }
     let mut v = Validator::new();
     if rename && !is_valid_group_name(&req.name) {
-        v.push("name", crate::error::field_error("name", "group_name", &req.name).detail);
+        v.push(
+            "name",
+            crate::error::field_error("name", "group_name", &req.name).detail,
+        );
     }
     if let Some(q) = req.quota_allowance.filter(|q| *q < 0) {
         v.push(
@@ -341,11 +358,17 @@ pub async fn patch_group(
     let remove = member_ids(&state, g.organization_id, &req.remove_users).await?;
     let unique: HashSet<&Uuid> = add.iter().collect();
     if unique.len() != add.len() {
-        return Err(ApiError::bad_request("Cannot add the same user to a group twice!")
-            .detail("a user is listed twice in add_users"));
+        return Err(
+            ApiError::bad_request("Cannot add the same user to a group twice!")
+                .detail("a user is listed twice in add_users"),
+        );
     }
     if rename {
-        match state.store.get_group_by_name(g.organization_id, &req.name).await {
+        match state
+            .store
+            .get_group_by_name(g.organization_id, &req.name)
+            .await
+        {
             Ok(_) => {
                 return Err(ApiError::conflict(format!(
                     "A group with name {:?} already exists.",
@@ -364,16 +387,20 @@ pub async fn patch_group(
         add_users: add,
         remove_users: remove,
     };
-    let updated = state.store.update_group(g.id, &update).await.map_err(|e| match e {
-        store::StoreError::Conflict(c) if c == "group_members" => {
-            ApiError::bad_request("Cannot add the same user to a group twice!")
-                .detail("the user is already a member of this group")
-        }
-        store::StoreError::Conflict(_) => {
-            ApiError::conflict(format!("A group with name {:?} already exists.", req.name))
-        }
-        other => other.into(),
-    })?;
+    let updated = state
+        .store
+        .update_group(g.id, &update)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Conflict(c) if c == "group_members" => {
+                ApiError::bad_request("Cannot add the same user to a group twice!")
+                    .detail("the user is already a member of this group")
+            }
+            store::StoreError::Conflict(_) => {
+                ApiError::conflict(format!("A group with name {:?} already exists.", req.name))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(one_to_sdk(&state, &updated).await?))
 }
 

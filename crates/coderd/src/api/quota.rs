@@ -1,0 +1,41 @@
+//! `GET /workspace-quota/{user}` (the seed's "Get workspace quota by user";
+//! spec section 6).
+
+use axum::extract::State;
+use codersdk::{FeatureName, Response as Message, WorkspaceQuota};
+
+use super::users::resolve_user;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::rbac::{Action, Resource};
+use crate::state::AppState;
+
+/// `GET /workspace-quota/{user}`: `{credits_consumed, budget}` in credits
+/// per day, in the default organization. `budget` is -1 while
+/// `template_rbac` is not enabled. Any signed-in user may read anyone's
+/// (upstream: every member reads every user); an unknown user is 400.
+#[utoipa::path(get, path = "/api/v2/workspace-quota/{user}", tag = "Enterprise",
+    params(("user" = String, Path, description = "User ID, name, or me")),
+    responses((status = 200, body = WorkspaceQuota), (status = 400, body = Message), (status = 404, body = Message)))]
+pub async fn get_workspace_quota(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(user): Path<String>,
+) -> ApiResult<Json<WorkspaceQuota>> {
+    let u = resolve_user(&state, &auth, &user).await?;
+    if !auth.subject.can(Action::Read, &Resource::User.any()) {
+        return Err(ApiError::not_found());
+    }
+    let org = state.store.get_default_organization().await?;
+    let q = state.store.workspace_quota(u.id, org.id).await?;
+    let budget = if state.entitlements.enabled(FeatureName::TemplateRbac) {
+        q.budget
+    } else {
+        -1
+    };
+    Ok(Json(WorkspaceQuota {
+        credits_consumed: q.credits_consumed,
+        budget,
+    }))
+}

@@ -1,0 +1,100 @@
+//! Who may see, use and administer a template.
+//!
+//! - Site owners and template-admins, and admins of the template's
+//!   organization, are template admins everywhere.
+//! - With `template_rbac` enabled, everyone else gets the best role the
+//!   template's ACL gives them: directly, through a group, or through the
+//!   Everyone group of the organization (which new templates give `use`).
+//!   No role: the template is invisible to them (404) and cannot be built.
+//! - Without `template_rbac` (upstream's AGPL behaviour), every member of
+//!   the organization may use its templates.
+
+use std::collections::HashMap;
+
+use codersdk::FeatureName;
+use store::TemplateRole;
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::rbac::{Action, Resource};
+use crate::state::AppState;
+
+/// The caller's access to templates, computed once per request.
+pub struct TemplateAccess {
+    acl_enforced: bool,
+    /// Template admin through RBAC, per organization (`None` = every org).
+    admin_orgs: AdminScope,
+    acl: HashMap<Uuid, TemplateRole>,
+    member_orgs: Vec<Uuid>,
+}
+
+enum AdminScope {
+    All,
+    Orgs(Vec<Uuid>),
+}
+
+impl TemplateAccess {
+    /// Loads the caller's template roles (one query when ACLs apply).
+    pub async fn load(state: &AppState, auth: &Auth) -> ApiResult<TemplateAccess> {
+        let acl_enforced = state.entitlements.enabled(FeatureName::TemplateRbac);
+        let admin_orgs = if auth.subject.can(Action::Update, &Resource::Template.any()) {
+            AdminScope::All
+        } else {
+            AdminScope::Orgs(
+                auth.memberships
+                    .iter()
+                    .map(|m| m.organization_id)
+                    .filter(|o| {
+                        auth.subject
+                            .can(Action::Update, &Resource::Template.in_org(*o))
+                    })
+                    .collect(),
+            )
+        };
+        let acl = if acl_enforced {
+            state.store.template_roles_of_user(auth.user.id).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(TemplateAccess {
+            acl_enforced,
+            admin_orgs,
+            acl,
+            member_orgs: auth.memberships.iter().map(|m| m.organization_id).collect(),
+        })
+    }
+
+    /// The caller's role on `t`, if any.
+    pub fn role(&self, t: &store::Template) -> Option<TemplateRole> {
+        let admin = match &self.admin_orgs {
+            AdminScope::All => true,
+            AdminScope::Orgs(orgs) => orgs.contains(&t.organization_id),
+        };
+        if admin {
+            return Some(TemplateRole::Admin);
+        }
+        if self.acl_enforced {
+            self.acl.get(&t.id).copied()
+        } else if self.member_orgs.contains(&t.organization_id) {
+            Some(TemplateRole::Use)
+        } else {
+            None
+        }
+    }
+
+    /// May the caller see `t`?
+    pub fn can_read(&self, t: &store::Template) -> bool {
+        self.role(t).is_some()
+    }
+
+    /// May the caller build workspaces from `t`?
+    pub fn can_use(&self, t: &store::Template) -> bool {
+        self.role(t).is_some()
+    }
+
+    /// May the caller edit `t` and its ACL?
+    pub fn can_admin(&self, t: &store::Template) -> bool {
+        self.role(t) == Some(TemplateRole::Admin)
+    }
+}
