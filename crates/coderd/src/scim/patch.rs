@@ -1,0 +1,653 @@
+//! SCIM PATCH (RFC 7644 §3.5.2) applied to a resource's JSON, driven by the
+//! published schema ([`super::discovery`]).
+//!
+//! - `op` is `add`, `replace` or `remove` in any case.
+//! - Without `path`, `value` is an object of attributes (keys may be
+//!   `name.givenName`, or the core schema URN holding an object); `remove`
+//!   needs a path (400 `noTarget`).
+//! - `path` is parsed by the `scim_v2` crate (400 `invalidPath` when
+//!   malformed): `attr`, `attr.sub`, `urn:...:attr`, `attr[filter]`,
+//!   `attr[filter].sub`.
+//! - `add` appends to multi-valued attributes (an identical value is not
+//!   added twice) and merges into complex ones; `replace` replaces
+//!   multi-valued attributes whole and merges into complex ones; `remove`
+//!   deletes, and with a `value` list on a multi-valued attribute removes
+//!   those values (Entra ID's form for members).
+//! - With a filter, the matching values are changed; when none matches,
+//!   `add`/`replace` with an `eq` filter create the value (what Entra ID
+//!   expects of `emails[type eq "work"].value`), anything else is 400
+//!   `noTarget`, and `remove` of nothing is a no-op (idempotent deletes).
+//! - Adding a value with `primary: true` clears `primary` on the others
+//!   (RFC 7643 §2.4: at most one primary).
+//! - An explicit path to a read-only attribute is 400 `mutability`; in a
+//!   path-less value object, read-only keys (`id`, `meta`, `schemas`,
+//!   `groups`) are skipped. Attributes that are not published (other
+//!   schemas' URNs, unknown names) are ignored, as on POST and PUT.
+//!
+//! Value types are checked afterwards, when the patched JSON is read back
+//! into the typed resource (400 `invalidValue`).
+
+use codersdk::{ScimPatchOperation, ScimSchema, ScimSchemaAttribute};
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
+use serde_json::{Map, Value};
+
+use super::discovery::{find, find_sub};
+use super::error::{ScimError, ScimResult};
+use super::filter::val_matches;
+
+/// The three PATCH operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    Add,
+    Replace,
+    Remove,
+}
+
+impl OpKind {
+    /// Parses `op`, case-insensitively; 400 `invalidSyntax` otherwise.
+    pub fn parse(s: &str) -> ScimResult<OpKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "add" => Ok(OpKind::Add),
+            "replace" => Ok(OpKind::Replace),
+            "remove" => Ok(OpKind::Remove),
+            _ => Err(ScimError::invalid_syntax(format!(
+                "unknown PATCH op {s:?} (add, replace or remove)"
+            ))),
+        }
+    }
+}
+
+/// Applies one operation to `res` (a resource's JSON object).
+pub fn apply(res: &mut Value, schema: &ScimSchema, op: &ScimPatchOperation) -> ScimResult<()> {
+    let kind = OpKind::parse(&op.op)?;
+    match op.path.as_deref().map(str::trim) {
+        None | Some("") => {
+            if kind == OpKind::Remove {
+                return Err(ScimError::no_target("a remove operation needs a path"));
+            }
+            match &op.value {
+                Some(Value::Object(map)) => {
+                    for (k, v) in map {
+                        apply_key(res, schema, kind, k, v)?;
+                    }
+                    Ok(())
+                }
+                _ => Err(ScimError::invalid_value(
+                    "without a path, the value of an add or replace must be an object",
+                )),
+            }
+        }
+        Some(path) => apply_path(res, schema, kind, path, op.value.as_ref(), false),
+    }
+}
+
+fn apply_key(
+    res: &mut Value,
+    schema: &ScimSchema,
+    kind: OpKind,
+    key: &str,
+    v: &Value,
+) -> ScimResult<()> {
+    if key.eq_ignore_ascii_case(&schema.id) {
+        if let Value::Object(inner) = v {
+            for (k, v) in inner {
+                apply_key(res, schema, kind, k, v)?;
+            }
+        }
+        return Ok(());
+    }
+    let key = if key.len() > schema.id.len() + 1
+        && key[..schema.id.len()].eq_ignore_ascii_case(&schema.id)
+        && key.as_bytes()[schema.id.len()] == b':'
+    {
+        &key[schema.id.len() + 1..]
+    } else if key.to_ascii_lowercase().starts_with("urn:") {
+        return Ok(()); // another schema (e.g. the Enterprise extension): not published
+    } else {
+        key
+    };
+    apply_path(res, schema, kind, key, Some(v), true)
+}
+
+fn apply_path(
+    res: &mut Value,
+    schema: &ScimSchema,
+    kind: OpKind,
+    path: &str,
+    value: Option<&Value>,
+    from_value_map: bool,
+) -> ScimResult<()> {
+    let parsed: PatchPath = path
+        .parse()
+        .map_err(|e| ScimError::invalid_path(format!("invalid path {path:?}: {e}")))?;
+    let (attr_path, filter, sub) = match &parsed {
+        PatchPath::Attr(a) => (a, None, a.sub_attr.as_deref()),
+        PatchPath::Value(vp) => (&vp.attr, Some(&vp.filter), vp.sub_attr.as_deref()),
+    };
+    if let Some(uri) = &attr_path.uri {
+        if !uri.eq_ignore_ascii_case(&schema.id) {
+            return Ok(()); // not a published schema: ignored
+        }
+    }
+    let Some(def) = find(schema, &attr_path.name) else {
+        return Ok(()); // not a published attribute: ignored
+    };
+    if def.mutability == "readOnly" {
+        if from_value_map {
+            return Ok(());
+        }
+        return Err(ScimError::mutability(format!("{} is read-only", def.name)));
+    }
+    if kind != OpKind::Remove && value.is_none() {
+        return Err(ScimError::invalid_value(format!(
+            "{:?} of {path:?} needs a value",
+            kind
+        )));
+    }
+    let obj = res
+        .as_object_mut()
+        .ok_or_else(|| ScimError::internal("patch target is not an object"))?;
+    if let Some(filter) = filter {
+        if !(def.multi_valued && def.kind == "complex") {
+            return Err(ScimError::invalid_path(format!(
+                "{} is not a multi-valued complex attribute",
+                def.name
+            )));
+        }
+        let sub = match sub {
+            Some(s) => match find_sub(def, s) {
+                Some(sd) => Some(sd.name.clone()),
+                None => return Ok(()),
+            },
+            None => None,
+        };
+        filtered(obj, schema, def, filter, sub.as_deref(), kind, value)?;
+    } else if let Some(sub) = sub {
+        if def.kind != "complex" {
+            return Err(ScimError::invalid_path(format!(
+                "{} has no sub-attributes",
+                def.name
+            )));
+        }
+        let Some(sd) = find_sub(def, sub) else {
+            return Ok(());
+        };
+        let sub = sd.name.clone();
+        sub_attr(obj, def, &sub, kind, value);
+    } else {
+        whole(obj, def, kind, value);
+    }
+    tidy(obj, &def.name);
+    Ok(())
+}
+
+/// Maps an element's keys to the schema's spelling; unknown keys are kept
+/// (the typed read drops them).
+fn canon(def: &ScimSchemaAttribute, v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let k = find_sub(def, k)
+                        .map(|s| s.name.clone())
+                        .unwrap_or(k.clone());
+                    (k, v.clone())
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn as_list(def: &ScimSchemaAttribute, v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.iter().map(|e| canon(def, e)).collect(),
+        Value::Null => Vec::new(),
+        other => vec![canon(def, other)],
+    }
+}
+
+fn is_primary(v: &Value) -> bool {
+    match v.get("primary") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// Clears `primary` on every element but `keep`.
+fn single_primary(list: &mut [Value], keep: usize) {
+    for (i, e) in list.iter_mut().enumerate() {
+        if i != keep && is_primary(e) {
+            if let Some(o) = e.as_object_mut() {
+                o.insert("primary".into(), Value::Bool(false));
+            }
+        }
+    }
+}
+
+fn merge(into: &mut Value, def: &ScimSchemaAttribute, from: &Value) {
+    if !into.is_object() {
+        *into = Value::Object(Map::new());
+    }
+    if let (Some(dst), Value::Object(src)) = (into.as_object_mut(), canon(def, from)) {
+        for (k, v) in src {
+            if v.is_null() {
+                dst.remove(&k);
+            } else {
+                dst.insert(k, v);
+            }
+        }
+    }
+}
+
+fn whole(
+    obj: &mut Map<String, Value>,
+    def: &ScimSchemaAttribute,
+    kind: OpKind,
+    value: Option<&Value>,
+) {
+    let key = def.name.clone();
+    match kind {
+        OpKind::Remove => match value {
+            Some(v @ (Value::Array(_) | Value::Object(_))) if def.multi_valued => {
+                let gone = as_list(def, v);
+                if let Some(Value::Array(list)) = obj.get_mut(&key) {
+                    list.retain(|e| !gone.iter().any(|g| same_value(e, g)));
+                }
+            }
+            _ => {
+                obj.remove(&key);
+            }
+        },
+        _ => {
+            let v = value.cloned().unwrap_or(Value::Null);
+            if v.is_null() {
+                obj.remove(&key);
+            } else if def.multi_valued {
+                let new = as_list(def, &v);
+                let mut list = match (kind, obj.remove(&key)) {
+                    (OpKind::Add, Some(Value::Array(old))) => old,
+                    _ => Vec::new(),
+                };
+                for n in new {
+                    if !list.contains(&n) {
+                        list.push(n.clone());
+                    }
+                    if is_primary(&n) {
+                        if let Some(i) = list.iter().position(|e| *e == n) {
+                            single_primary(&mut list, i);
+                        }
+                    }
+                }
+                obj.insert(key, Value::Array(list));
+            } else if def.kind == "complex" && v.is_object() {
+                let slot = obj.entry(key).or_insert(Value::Null);
+                merge(slot, def, &v);
+            } else {
+                obj.insert(key, v);
+            }
+        }
+    }
+}
+
+/// Two values of a multi-valued attribute are the same value when their
+/// `value`s are equal (or, without `value`, when they are equal).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.get("value"), b.get("value")) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn sub_attr(
+    obj: &mut Map<String, Value>,
+    def: &ScimSchemaAttribute,
+    sub: &str,
+    kind: OpKind,
+    value: Option<&Value>,
+) {
+    let key = def.name.clone();
+    let set = |e: &mut Value| {
+        if !e.is_object() {
+            *e = Value::Object(Map::new());
+        }
+        let o = e.as_object_mut().expect("object");
+        match (kind, value) {
+            (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+                o.remove(sub);
+            }
+            (_, Some(v)) => {
+                o.insert(sub.to_owned(), v.clone());
+            }
+        }
+    };
+    if def.multi_valued {
+        let list = obj.entry(key).or_insert(Value::Array(Vec::new()));
+        if let Value::Array(items) = list {
+            if items.is_empty() && kind != OpKind::Remove {
+                items.push(Value::Object(Map::new()));
+            }
+            items.iter_mut().for_each(set);
+        }
+    } else {
+        if kind == OpKind::Remove && !obj.contains_key(&key) {
+            return;
+        }
+        let slot = obj.entry(key).or_insert(Value::Null);
+        set(slot);
+    }
+}
+
+/// The `attr eq value` pairs of a filter made only of `eq` and `and`.
+fn eq_pairs(f: &ValFilter, out: &mut Vec<(String, Value)>) -> bool {
+    match f {
+        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, v)) if p.sub_attr.is_none() => {
+            let v = match v {
+                CompValue::Str(s) => Value::String(s.clone()),
+                CompValue::True => Value::Bool(true),
+                CompValue::False => Value::Bool(false),
+                CompValue::Number(n) => Value::Number(n.clone()),
+                CompValue::Null => return false,
+            };
+            out.push((p.name.clone(), v));
+            true
+        }
+        ValFilter::And(items) => items.iter().all(|i| eq_pairs(i, out)),
+        _ => false,
+    }
+}
+
+fn filtered(
+    obj: &mut Map<String, Value>,
+    schema: &ScimSchema,
+    def: &ScimSchemaAttribute,
+    filter: &ValFilter,
+    sub: Option<&str>,
+    kind: OpKind,
+    value: Option<&Value>,
+) -> ScimResult<()> {
+    let key = def.name.clone();
+    let mut list = match obj.remove(&key) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    };
+    let hits: Vec<usize> = list
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| val_matches(filter, e, schema, Some(&def.name)))
+        .map(|(i, _)| i)
+        .collect();
+    let result = if hits.is_empty() {
+        match kind {
+            OpKind::Remove => Ok(()),
+            _ => {
+                let mut pairs = Vec::new();
+                if !eq_pairs(filter, &mut pairs) {
+                    obj.insert(key, Value::Array(list));
+                    return Err(ScimError::no_target(format!(
+                        "no value of {} matches the filter",
+                        def.name
+                    )));
+                }
+                let mut elem = Value::Object(Map::new());
+                let eqs: Map<String, Value> = pairs.into_iter().collect();
+                merge(&mut elem, def, &Value::Object(eqs));
+                apply_to_elem(&mut elem, def, sub, kind, value);
+                list.push(elem);
+                let last = list.len() - 1;
+                if is_primary(&list[last]) {
+                    single_primary(&mut list, last);
+                }
+                Ok(())
+            }
+        }
+    } else {
+        match (kind, sub) {
+            (OpKind::Remove, None) => {
+                let mut i = 0;
+                list.retain(|_| {
+                    let keep = !hits.contains(&i);
+                    i += 1;
+                    keep
+                });
+            }
+            _ => {
+                for &i in &hits {
+                    apply_to_elem(&mut list[i], def, sub, kind, value);
+                }
+                if kind != OpKind::Remove {
+                    if let Some(&i) = hits.iter().find(|&&i| is_primary(&list[i])) {
+                        single_primary(&mut list, i);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    obj.insert(key, Value::Array(list));
+    result
+}
+
+fn apply_to_elem(
+    elem: &mut Value,
+    def: &ScimSchemaAttribute,
+    sub: Option<&str>,
+    kind: OpKind,
+    value: Option<&Value>,
+) {
+    match sub {
+        Some(sub) => {
+            if !elem.is_object() {
+                *elem = Value::Object(Map::new());
+            }
+            let o = elem.as_object_mut().expect("object");
+            match (kind, value) {
+                (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+                    o.remove(sub);
+                }
+                (_, Some(v)) => {
+                    o.insert(sub.to_owned(), v.clone());
+                }
+            }
+        }
+        None => {
+            if let Some(v) = value {
+                merge(elem, def, v);
+            }
+        }
+    }
+}
+
+/// Drops an attribute left empty (`{}`, `[]`): RFC 7643 §2.5 unassigned.
+fn tidy(obj: &mut Map<String, Value>, key: &str) {
+    let empty = match obj.get(key) {
+        Some(Value::Object(o)) => o.values().all(Value::is_null),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Null) => true,
+        _ => false,
+    };
+    if empty {
+        obj.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(op: &str, path: Option<&str>, value: Value) -> ScimPatchOperation {
+        ScimPatchOperation {
+            op: op.into(),
+            path: path.map(str::to_owned),
+            value: if value.is_null() { None } else { Some(value) },
+        }
+    }
+
+    fn run(mut res: Value, ops: &[ScimPatchOperation]) -> ScimResult<Value> {
+        let schema = super::super::discovery::user();
+        for o in ops {
+            apply(&mut res, schema, o)?;
+        }
+        Ok(res)
+    }
+
+    fn base() -> Value {
+        json!({"userName": "a", "emails": [{"value": "a@x.io", "type": "work", "primary": true}]})
+    }
+
+    #[test]
+    fn replace_add_remove_simple() {
+        let r = run(
+            base(),
+            &[
+                op("Replace", Some("displayName"), json!("A")),
+                op("ADD", Some("name.givenName"), json!("G")),
+                op(
+                    "add",
+                    None,
+                    json!({"title": "T", "name.familyName": "F", "nosuch": 1}),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r["displayName"], "A");
+        assert_eq!(r["name"], json!({"givenName": "G", "familyName": "F"}));
+        assert_eq!(r["title"], "T");
+        assert!(r.get("nosuch").is_none());
+        let r = run(r, &[op("remove", Some("name.givenName"), Value::Null)]).unwrap();
+        assert_eq!(r["name"], json!({"familyName": "F"}));
+        let r = run(r, &[op("remove", Some("name"), Value::Null)]).unwrap();
+        assert!(r.get("name").is_none());
+    }
+
+    #[test]
+    fn filtered_paths() {
+        let r = run(
+            base(),
+            &[op(
+                "replace",
+                Some(r#"emails[type eq "work"].value"#),
+                json!("b@x.io"),
+            )],
+        )
+        .unwrap();
+        assert_eq!(r["emails"][0]["value"], "b@x.io");
+        // No home email yet: an eq filter creates it.
+        let r = run(
+            r,
+            &[op(
+                "replace",
+                Some(r#"emails[type eq "home"].value"#),
+                json!("h@x.io"),
+            )],
+        )
+        .unwrap();
+        assert_eq!(r["emails"][1], json!({"type": "home", "value": "h@x.io"}));
+        let r = run(
+            r,
+            &[op("remove", Some(r#"emails[type eq "home"]"#), Value::Null)],
+        )
+        .unwrap();
+        assert_eq!(r["emails"].as_array().unwrap().len(), 1);
+        // Removing what is not there is a no-op.
+        run(
+            r.clone(),
+            &[op("remove", Some(r#"emails[type eq "x"]"#), Value::Null)],
+        )
+        .unwrap();
+        let e = run(
+            r,
+            &[op(
+                "replace",
+                Some(r#"emails[value co "x"]"#),
+                json!({"display": "d"}),
+            )],
+        );
+        assert!(e.is_ok(), "co matches a@x.io");
+    }
+
+    #[test]
+    fn primary_is_single() {
+        let r = run(
+            base(),
+            &[op(
+                "add",
+                Some("emails"),
+                json!([{"value": "n@x.io", "primary": true}]),
+            )],
+        )
+        .unwrap();
+        assert_eq!(r["emails"][0]["primary"], false);
+        assert_eq!(r["emails"][1]["primary"], true);
+    }
+
+    #[test]
+    fn errors() {
+        let e = run(base(), &[op("remove", None, Value::Null)]).unwrap_err();
+        assert_eq!(e.scim_type, "noTarget");
+        let e = run(base(), &[op("frob", Some("title"), json!("x"))]).unwrap_err();
+        assert_eq!(e.scim_type, "invalidSyntax");
+        let e = run(base(), &[op("replace", Some("title[[["), json!("x"))]).unwrap_err();
+        assert_eq!(e.scim_type, "invalidPath");
+        let e = run(base(), &[op("replace", Some("groups"), json!([]))]).unwrap_err();
+        assert_eq!(e.scim_type, "mutability");
+        let e = run(base(), &[op("replace", None, json!("x"))]).unwrap_err();
+        assert_eq!(e.scim_type, "invalidValue");
+        let e = run(
+            base(),
+            &[op(
+                "replace",
+                Some(r#"emails[value co "zz"].type"#),
+                json!("x"),
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, "noTarget");
+        // Read-only keys in a value map are skipped, other schemas ignored.
+        run(
+            base(),
+            &[op(
+                "replace",
+                None,
+                json!({"id": "x", "meta": {}, "groups": [],
+                       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "d"}),
+            )],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn members_remove_forms() {
+        let schema = super::super::discovery::group();
+        let mut g = json!({"displayName": "g", "members": [{"value": "1"}, {"value": "2"}, {"value": "3"}]});
+        apply(
+            &mut g,
+            schema,
+            &op("remove", Some(r#"members[value eq "1"]"#), Value::Null),
+        )
+        .unwrap();
+        apply(
+            &mut g,
+            schema,
+            &op("Remove", Some("members"), json!([{"value": "2"}])),
+        )
+        .unwrap();
+        assert_eq!(g["members"], json!([{"value": "3"}]));
+        apply(
+            &mut g,
+            schema,
+            &op(
+                "add",
+                Some("members"),
+                json!([{"value": "3"}, {"value": "4"}]),
+            ),
+        )
+        .unwrap();
+        assert_eq!(g["members"], json!([{"value": "3"}, {"value": "4"}]));
+        apply(&mut g, schema, &op("remove", Some("members"), Value::Null)).unwrap();
+        assert!(g.get("members").is_none());
+    }
+}
