@@ -44,6 +44,52 @@ pub struct Config {
     #[arg(long, env = "CODER_MAX_TOKEN_LIFETIME", default_value = "8760h", value_parser = parse_duration)]
     pub max_token_lifetime: Duration,
 
+    /// The SCIM 2.0 API key: IdPs send it in `Authorization` (raw or as
+    /// `Bearer <key>`). SCIM (`/scim/v2`) is off while it is unset.
+    #[arg(long, env = "CODER_SCIM_AUTH_HEADER")]
+    pub scim_auth_header: Option<String>,
+
+    /// This replica's relay address, reachable by its peers (high availability).
+    #[arg(long, env = "CODER_DERP_SERVER_RELAY_URL")]
+    pub derp_server_relay_url: Option<String>,
+
+    /// How often this replica heartbeats and probes its peers, e.g. `5s`.
+    #[arg(long, env = "CODER_REPLICA_UPDATE_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub replica_update_interval: Duration,
+
+    /// Ed25519 public keys trusted to sign licenses, as `KID=PATH` (a PEM
+    /// `PUBLIC KEY` file; `KID` is the `kid` the license header names).
+    /// Repeatable; `CODER_LICENSE_PUBLIC_KEYS` takes a comma-separated list.
+    /// With none, every license is refused.
+    #[arg(
+        long = "license-public-key",
+        env = "CODER_LICENSE_PUBLIC_KEYS",
+        value_name = "KID=PATH",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append
+    )]
+    pub license_public_keys: Vec<String>,
+
+    /// Number of provisioner daemons run inside the server (0 to run only
+    /// external ones, `coderd provisionerd start`).
+    #[arg(long, env = "CODER_PROVISIONER_DAEMONS", default_value_t = 3)]
+    pub provisioner_daemons: usize,
+
+    /// Pre-shared key external provisioner daemons may authenticate with
+    /// (header `Coder-Provisioner-Daemon-PSK`) instead of a session token.
+    #[arg(long, env = "CODER_PROVISIONER_DAEMON_PSK", hide_env_values = true)]
+    pub provisioner_daemon_psk: Option<String>,
+
+    /// A running provisioner job whose daemon sends no update for this long
+    /// is failed (e.g. `60s`). Daemons heartbeat every 5 s by default.
+    #[arg(long, env = "CODER_PROVISIONER_JOB_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub provisioner_job_timeout: Duration,
+
+    /// Largest file `POST /files` accepts, in bytes (not a flag; upstream's
+    /// 100 MiB; tests lower it).
+    #[arg(skip = crate::api::files::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: usize,
+
     /// PBKDF2 iterations for new password hashes (not a flag; tests lower it).
     #[arg(skip = crate::userpassword::DEFAULT_ITERATIONS)]
     pub password_hash_iterations: u32,
@@ -59,10 +105,24 @@ impl std::fmt::Debug for Config {
                 "postgres_url",
                 &self.postgres_url.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "scim_auth_header",
+                &self.scim_auth_header.as_ref().map(|_| "<redacted>"),
+            )
             .field("prometheus_enable", &self.prometheus_enable)
             .field("prometheus_address", &self.prometheus_address)
             .field("session_duration", &self.session_duration)
             .field("max_token_lifetime", &self.max_token_lifetime)
+            .field("license_public_keys", &self.license_public_keys)
+            .field("provisioner_daemons", &self.provisioner_daemons)
+            .field(
+                "provisioner_daemon_psk",
+                &self.provisioner_daemon_psk.as_ref().map(|_| "<redacted>"),
+            )
+            .field("provisioner_job_timeout", &self.provisioner_job_timeout)
+            .field("max_file_size", &self.max_file_size)
+            .field("derp_server_relay_url", &self.derp_server_relay_url)
+            .field("replica_update_interval", &self.replica_update_interval)
             .finish()
     }
 }
@@ -78,7 +138,15 @@ impl Default for Config {
             prometheus_address: "127.0.0.1:2112".into(),
             session_duration: Duration::from_secs(24 * 3600),
             max_token_lifetime: Duration::from_secs(8760 * 3600),
+            license_public_keys: Vec::new(),
+            provisioner_daemons: 3,
+            provisioner_daemon_psk: None,
+            provisioner_job_timeout: Duration::from_secs(60),
+            max_file_size: crate::api::files::DEFAULT_MAX_FILE_SIZE,
+            derp_server_relay_url: None,
+            replica_update_interval: Duration::from_secs(5),
             password_hash_iterations: crate::userpassword::DEFAULT_ITERATIONS,
+            scim_auth_header: None,
         }
     }
 }

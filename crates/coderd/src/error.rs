@@ -40,6 +40,12 @@ impl ApiError {
         self
     }
 
+    /// Replaces the message.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.body.message = message.into();
+        self
+    }
+
     /// Adds validations.
     pub fn validations(mut self, v: Vec<ValidationError>) -> Self {
         self.body.validations = v;

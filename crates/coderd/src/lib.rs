@@ -2,19 +2,28 @@
 //! RBAC and the API handlers. `cli` wraps it in the `coderd` binary; the
 //! integration tests start it in-process on `127.0.0.1:0`.
 //!
-//! Request flow: axum router -> [`auth::Auth`] extractor (session token ->
+//! Request flow: axum router -> entitlement gate on Enterprise route groups
+//! ([`entitlements::gated`]) -> [`auth::Auth`] extractor (session token ->
 //! user + [`rbac::Subject`]) -> handler -> [`store::Store`] -> rows ->
 //! `codersdk` type -> JSON ([`extract::Json`]).
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod entitlements;
 pub mod error;
 pub mod extract;
+pub mod licensing;
 pub mod metrics;
+pub mod provisioning;
 pub mod rbac;
+pub mod replicas;
+pub mod scim;
 pub mod server;
 pub mod state;
+pub mod template_access;
+#[cfg(feature = "testutil")]
+pub mod testutil;
 pub mod userpassword;
 
 pub use config::Config;

@@ -26,6 +26,8 @@ impl Server {
     /// serving. Returns once the server accepts connections.
     pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
+        let license_keys = crate::licensing::Keys::load(&config.license_public_keys)
+            .context("load --license-public-key")?;
         let backend = config.backend();
         let store = store::Store::open(backend.clone(), store::StoreOptions::default())
             .await
@@ -40,6 +42,23 @@ impl Server {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_owned();
+        let replicas = crate::replicas::ReplicaManager::start(
+            store.clone(),
+            config.replica_update_interval,
+            config.derp_server_relay_url.clone().unwrap_or_default(),
+            crate::api::buildinfo::version(),
+        )
+        .await
+        .context("register replica")?;
+        let entitlements = crate::entitlements::Entitlements::new(
+            license_keys,
+            crate::entitlements::Inputs::from_config(&config),
+        );
+        entitlements
+            .refresh(&store)
+            .await
+            .context("compute entitlements")?;
+        let (shutdown, rx) = watch::channel(false);
         let state = AppState {
             inner: Arc::new(Inner {
                 config: config.clone(),
@@ -47,10 +66,44 @@ impl Server {
                 deployment_id,
                 access_url,
                 metrics: Metrics::new(),
+                entitlements: entitlements.clone(),
+                replicas: replicas.clone(),
+                shutdown: rx.clone(),
             }),
         };
-        let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        // Provisioning: the hung-job reaper and the in-process daemons.
+        tasks.push(crate::provisioning::reaper::spawn(&state, rx.clone()));
+        tasks.extend(crate::provisioning::inprocess::spawn(
+            &state,
+            config.provisioner_daemons,
+            rx.clone(),
+        ));
+        tasks.push(entitlements.spawn_refresher(state.store.clone(), rx.clone()));
+        tasks.push(replicas.spawn(rx.clone()));
+        // More than one live replica without high_availability is an
+        // entitlements error: feed the live count into the entitlements.
+        {
+            let mut count = replicas.count();
+            let entitlements = state.entitlements.clone();
+            let mut stop = rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let n = *count.borrow_and_update();
+                entitlements.set_replicas(n).await;
+                loop {
+                    tokio::select! {
+                        _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
+                        changed = count.changed() => {
+                            if changed.is_err() {
+                                break;
+                            }
+                            let n = *count.borrow_and_update();
+                            entitlements.set_replicas(n).await;
+                        }
+                    }
+                }
+            }));
+        }
 
         let app = crate::api::app(state.clone());
         let mut stop = rx.clone();
@@ -121,6 +174,7 @@ impl Server {
         for t in self.tasks {
             let _ = t.await;
         }
+        self.state.replicas.stop().await;
         self.state.store.close().await;
     }
 }

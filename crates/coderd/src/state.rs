@@ -21,6 +21,13 @@ pub struct Inner {
     /// The URL users reach the deployment at.
     pub access_url: String,
     pub metrics: Metrics,
+    /// The trusted license keys and the cached entitlements.
+    pub entitlements: crate::entitlements::Entitlements,
+    /// This process's replica registration and its view of its peers.
+    pub replicas: std::sync::Arc<crate::replicas::ReplicaManager>,
+    /// Turns true when the server shuts down (long-lived websockets and
+    /// in-process provisioner daemons end on it).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl std::ops::Deref for AppState {

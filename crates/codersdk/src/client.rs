@@ -281,3 +281,359 @@ pub async fn read_error(res: reqwest::Response) -> ClientError {
     });
     ClientError::Api { status, response }
 }
+
+/// Enterprise: appearance, entitlements and licenses.
+impl Client {
+    /// `GET /api/v2/appearance`.
+    pub async fn appearance(&self) -> Result<AppearanceConfig, ClientError> {
+        self.json::<(), _>(Method::GET, "/api/v2/appearance", None)
+            .await
+    }
+
+    /// `PUT /api/v2/appearance` (owner); returns the stored config.
+    pub async fn update_appearance(
+        &self,
+        req: &AppearanceConfig,
+    ) -> Result<AppearanceConfig, ClientError> {
+        self.json(Method::PUT, "/api/v2/appearance", Some(req))
+            .await
+    }
+
+    /// `GET /api/v2/entitlements` (no login needed).
+    pub async fn entitlements(&self) -> Result<Entitlements, ClientError> {
+        self.json::<(), _>(Method::GET, "/api/v2/entitlements", None)
+            .await
+    }
+
+    /// `POST /api/v2/licenses` (owner) with a license JWT.
+    pub async fn add_license(&self, license: &str) -> Result<License, ClientError> {
+        let req = AddLicenseRequest {
+            license: license.to_owned(),
+        };
+        self.json(Method::POST, "/api/v2/licenses", Some(&req))
+            .await
+    }
+
+    /// `GET /api/v2/licenses` (owner sees all, others none).
+    pub async fn licenses(&self) -> Result<Vec<License>, ClientError> {
+        self.json::<(), _>(Method::GET, "/api/v2/licenses", None)
+            .await
+    }
+
+    /// `DELETE /api/v2/licenses/{id}` (owner). The server answers 200 with
+    /// an empty body.
+    pub async fn delete_license(&self, id: i32) -> Result<(), ClientError> {
+        self.send::<()>(Method::DELETE, &format!("/api/v2/licenses/{id}"), None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Groups (`/organizations/{organization}/groups`, `/groups/{group}`).
+impl Client {
+    /// `GET /api/v2/organizations/{organization}/groups`.
+    pub async fn groups(&self, org: &str) -> Result<Vec<Group>, ClientError> {
+        self.json::<(), _>(
+            Method::GET,
+            &format!("/api/v2/organizations/{org}/groups"),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /api/v2/organizations/{organization}/groups`.
+    pub async fn create_group(
+        &self,
+        org: &str,
+        req: &CreateGroupRequest,
+    ) -> Result<Group, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/organizations/{org}/groups"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/organizations/{organization}/groups/{groupName}`.
+    pub async fn group_by_name(&self, org: &str, name: &str) -> Result<Group, ClientError> {
+        self.json::<(), _>(
+            Method::GET,
+            &format!("/api/v2/organizations/{org}/groups/{name}"),
+            None,
+        )
+        .await
+    }
+
+    /// `PATCH /api/v2/groups/{group}`.
+    pub async fn patch_group(
+        &self,
+        group: Uuid,
+        req: &PatchGroupRequest,
+    ) -> Result<Group, ClientError> {
+        self.json(Method::PATCH, &format!("/api/v2/groups/{group}"), Some(req))
+            .await
+    }
+
+    /// `DELETE /api/v2/groups/{group}`.
+    pub async fn delete_group(&self, group: Uuid) -> Result<(), ClientError> {
+        self.send::<()>(Method::DELETE, &format!("/api/v2/groups/{group}"), None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Files, templates, workspaces, builds and provisioner daemons.
+impl Client {
+    /// `POST /api/v2/files` with a tar archive; the id (new or existing).
+    pub async fn upload_file(&self, tar: Vec<u8>) -> Result<UploadResponse, ClientError> {
+        let url = format!("{}/api/v2/files", self.base);
+        let mut req = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_TAR)
+            .body(tar);
+        if let Some(t) = &self.token {
+            req = req.header(SESSION_TOKEN_HEADER, t);
+        }
+        let res = req.send().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            source: e,
+        })?;
+        if !res.status().is_success() {
+            return Err(read_error(res).await);
+        }
+        res.json()
+            .await
+            .map_err(|e| ClientError::Other(format!("decode response: {e}")))
+    }
+
+    /// `POST /api/v2/organizations/{org}/templateversions`.
+    pub async fn create_template_version(
+        &self,
+        org: &str,
+        req: &CreateTemplateVersionRequest,
+    ) -> Result<TemplateVersion, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/organizations/{org}/templateversions"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/templateversions/{id}`.
+    pub async fn template_version(&self, id: Uuid) -> Result<TemplateVersion, ClientError> {
+        self.get(&format!("/api/v2/templateversions/{id}")).await
+    }
+
+    /// `GET /api/v2/templateversions/{id}/resources`.
+    pub async fn template_version_resources(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<WorkspaceResource>, ClientError> {
+        self.get(&format!("/api/v2/templateversions/{id}/resources"))
+            .await
+    }
+
+    /// `GET /api/v2/templateversions/{id}/logs?after=N`.
+    pub async fn template_version_logs(
+        &self,
+        id: Uuid,
+        after: i64,
+    ) -> Result<Vec<ProvisionerJobLog>, ClientError> {
+        self.get(&format!("/api/v2/templateversions/{id}/logs?after={after}"))
+            .await
+    }
+
+    /// Follows a template version's import logs until the job finishes.
+    pub async fn template_version_logs_follow(
+        &self,
+        id: Uuid,
+        after: i64,
+    ) -> Result<crate::logstream::LogStream, ClientError> {
+        crate::logstream::LogStream::connect(
+            self,
+            &format!("/api/v2/templateversions/{id}/logs"),
+            after,
+        )
+        .await
+    }
+
+    /// `POST /api/v2/organizations/{org}/templates`.
+    pub async fn create_template(
+        &self,
+        org: &str,
+        req: &CreateTemplateRequest,
+    ) -> Result<Template, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/organizations/{org}/templates"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/organizations/{org}/templates`.
+    pub async fn templates(&self, org: &str) -> Result<Vec<Template>, ClientError> {
+        self.get(&format!("/api/v2/organizations/{org}/templates"))
+            .await
+    }
+
+    /// `GET /api/v2/organizations/{org}/templates/{name}`.
+    pub async fn template_by_name(&self, org: &str, name: &str) -> Result<Template, ClientError> {
+        self.get(&format!("/api/v2/organizations/{org}/templates/{name}"))
+            .await
+    }
+
+    /// `GET /api/v2/templates/{id}`.
+    pub async fn template(&self, id: Uuid) -> Result<Template, ClientError> {
+        self.get(&format!("/api/v2/templates/{id}")).await
+    }
+
+    /// `PATCH /api/v2/templates/{id}/versions`: promotes a version.
+    pub async fn update_active_template_version(
+        &self,
+        template: Uuid,
+        version: Uuid,
+    ) -> Result<(), ClientError> {
+        self.send(
+            Method::PATCH,
+            &format!("/api/v2/templates/{template}/versions"),
+            Some(&UpdateActiveTemplateVersion { id: Some(version) }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `POST /api/v2/organizations/{org}/members/{user}/workspaces`.
+    pub async fn create_workspace(
+        &self,
+        org: &str,
+        user: &str,
+        req: &CreateWorkspaceRequest,
+    ) -> Result<Workspace, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/organizations/{org}/members/{user}/workspaces"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/workspaces?q=...`.
+    pub async fn workspaces(&self, q: &str) -> Result<WorkspacesResponse, ClientError> {
+        let mut url = reqwest::Url::parse("http://x/api/v2/workspaces").expect("static url");
+        if !q.is_empty() {
+            url.query_pairs_mut().append_pair("q", q);
+        }
+        let path = match url.query() {
+            Some(query) => format!("{}?{}", url.path(), query),
+            None => url.path().to_owned(),
+        };
+        self.get(&path).await
+    }
+
+    /// `GET /api/v2/workspaces/{id}`.
+    pub async fn workspace(&self, id: Uuid) -> Result<Workspace, ClientError> {
+        self.get(&format!("/api/v2/workspaces/{id}")).await
+    }
+
+    /// `GET /api/v2/users/{user}/workspace/{name}`.
+    pub async fn workspace_by_owner_and_name(
+        &self,
+        user: &str,
+        name: &str,
+    ) -> Result<Workspace, ClientError> {
+        self.get(&format!("/api/v2/users/{user}/workspace/{name}"))
+            .await
+    }
+
+    /// `POST /api/v2/workspaces/{id}/builds`.
+    pub async fn create_workspace_build(
+        &self,
+        workspace: Uuid,
+        req: &CreateWorkspaceBuildRequest,
+    ) -> Result<WorkspaceBuild, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/api/v2/workspaces/{workspace}/builds"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// `GET /api/v2/workspacebuilds/{id}`.
+    pub async fn workspace_build(&self, id: Uuid) -> Result<WorkspaceBuild, ClientError> {
+        self.get(&format!("/api/v2/workspacebuilds/{id}")).await
+    }
+
+    /// `GET /api/v2/workspacebuilds/{id}/resources`.
+    pub async fn workspace_build_resources(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<WorkspaceResource>, ClientError> {
+        self.get(&format!("/api/v2/workspacebuilds/{id}/resources"))
+            .await
+    }
+
+    /// `GET /api/v2/workspacebuilds/{id}/logs?after=N`.
+    pub async fn workspace_build_logs(
+        &self,
+        id: Uuid,
+        after: i64,
+    ) -> Result<Vec<ProvisionerJobLog>, ClientError> {
+        self.get(&format!("/api/v2/workspacebuilds/{id}/logs?after={after}"))
+            .await
+    }
+
+    /// Follows a build's logs until the build finishes.
+    pub async fn workspace_build_logs_follow(
+        &self,
+        id: Uuid,
+        after: i64,
+    ) -> Result<crate::logstream::LogStream, ClientError> {
+        crate::logstream::LogStream::connect(
+            self,
+            &format!("/api/v2/workspacebuilds/{id}/logs"),
+            after,
+        )
+        .await
+    }
+
+    /// `PATCH /api/v2/workspacebuilds/{id}/cancel`.
+    pub async fn cancel_workspace_build(&self, id: Uuid) -> Result<(), ClientError> {
+        self.send::<()>(
+            Method::PATCH,
+            &format!("/api/v2/workspacebuilds/{id}/cancel"),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v2/organizations/{org}/provisionerdaemons`.
+    pub async fn provisioner_daemons(
+        &self,
+        org: &str,
+    ) -> Result<Vec<ProvisionerDaemon>, ClientError> {
+        self.get(&format!("/api/v2/organizations/{org}/provisionerdaemons"))
+            .await
+    }
+}
+
+/// Builds Coder's error from a status and a body read elsewhere (a failed
+/// websocket upgrade).
+pub fn read_error_parts(status: u16, body: &[u8]) -> ClientError {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let text = String::from_utf8_lossy(body);
+    let response = serde_json::from_str::<Response>(&text).unwrap_or_else(|_| Response {
+        message: if text.trim().is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text.trim().to_owned()
+        },
+        ..Default::default()
+    });
+    ClientError::Api { status, response }
+}

@@ -6,20 +6,41 @@
 //! scripts written against Coder's API reference work unchanged.
 
 pub mod apikeys;
+pub mod appearance;
 pub mod buildinfo;
 pub mod client;
+pub mod entitlements;
+pub mod files;
 pub mod groups;
+pub mod licenses;
+pub mod logstream;
 pub mod organizations;
+pub mod provisioning;
+pub mod quota;
+pub mod replicas;
 pub mod response;
+pub mod scim;
+pub mod templates;
 pub mod users;
+pub mod workspaces;
 
 pub use apikeys::*;
+pub use appearance::*;
 pub use buildinfo::*;
-pub use client::{Client, ClientError};
+pub use client::{read_error_parts, Client, ClientError};
+pub use entitlements::*;
+pub use files::*;
 pub use groups::*;
+pub use licenses::*;
 pub use organizations::*;
+pub use provisioning::*;
+pub use quota::*;
+pub use replicas::*;
 pub use response::*;
+pub use scim::*;
+pub use templates::*;
 pub use users::*;
+pub use workspaces::*;
 
 /// The header that carries a session token (`Coder-Session-Token`).
 pub const SESSION_TOKEN_HEADER: &str = "Coder-Session-Token";

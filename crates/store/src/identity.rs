@@ -7,7 +7,7 @@ use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
 use crate::types::*;
 
-pub(crate) const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
+const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
      last_seen_at, status, rbac_roles, login_type, avatar_url, deleted";
 
 /// Flat row of the session lookup join (key + user + one membership).
@@ -146,7 +146,11 @@ impl Store {
             return Err(StoreError::Conflict("first_user".into()));
         }
         insert_organization(&mut c, org).await?;
-        crate::groups::insert_group(&mut c, &crate::groups::Group::everyone(org.id, org.created_at)).await?;
+        crate::groups::insert_group(
+            &mut c,
+            &crate::groups::Group::everyone(org.id, org.created_at),
+        )
+        .await?;
         insert_user(&mut c, user).await?;
         insert_member(
             &mut c,
@@ -159,7 +163,6 @@ impl Store {
             },
         )
         .await?;
-        drop(c);
         tx.commit().await
     }
 
@@ -182,7 +185,6 @@ impl Store {
             },
         )
         .await?;
-        drop(c);
         tx.commit().await
     }
 

@@ -19,14 +19,33 @@ pub mod db;
 pub mod error;
 pub mod groups;
 pub mod identity;
+pub mod jobs;
+pub mod licenses;
+pub mod provisioning;
 pub mod pubsub;
+pub mod quota;
+pub mod replicas;
+pub mod scim;
+pub mod template_acl;
+pub mod templates;
 pub mod types;
+pub mod workspaces;
 
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
 pub use groups::{Group, GroupMember, GroupUpdate};
+pub use licenses::{License, NewLicense, StoredAppearance};
+pub use provisioning::{
+    CancelRefusal, File, JobHeartbeat, JobRefusal, NewJobLog, ProvisionerDaemon, ProvisionerJob,
+    ProvisionerJobLog, ResourceMetadata, StringMap, WorkspaceResource,
+};
 pub use pubsub::{Pubsub, Subscription};
+pub use quota::{Quota, QuotaCommit};
+pub use replicas::Replica;
+pub use template_acl::{TemplateAcl, TemplateRole};
+pub use templates::{Template, TemplateUpdate, TemplateVersion};
 pub use types::*;
+pub use workspaces::{Workspace, WorkspaceBuild, WorkspaceFilter};
 
 use chrono::{DateTime, SubsecRound, Utc};
 

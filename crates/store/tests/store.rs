@@ -16,12 +16,16 @@ impl Drop for Db {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg.take() {
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
                     let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&pool)
-                        .await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&pool)
+                            .await;
                 });
             })
             .join();
@@ -32,25 +36,43 @@ impl Drop for Db {
 async fn open(pg: bool) -> Option<Db> {
     let dir = tempfile::tempdir().unwrap();
     if !pg {
-        let store = Store::open(Backend::Sqlite(dir.path().join("t.db")), StoreOptions::default())
-            .await
-            .unwrap();
-        return Some(Db { store, _dir: dir, pg: None });
+        let store = Store::open(
+            Backend::Sqlite(dir.path().join("t.db")),
+            StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        return Some(Db {
+            store,
+            _dir: dir,
+            pg: None,
+        });
     }
-    let admin = std::env::var("CODER_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty());
+    let admin = std::env::var("CODER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
     let Some(admin) = admin else {
         eprintln!("skipped: CODER_TEST_POSTGRES_URL is not set");
         return None;
     };
     let name = format!("s_{}", Uuid::new_v4().simple());
     let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&pool)
+        .await
+        .unwrap();
     let url = match admin.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => unreachable!(),
     };
-    let store = Store::open(Backend::Postgres(url), StoreOptions::default()).await.unwrap();
-    Some(Db { store, _dir: dir, pg: Some((admin, name)) })
+    let store = Store::open(Backend::Postgres(url), StoreOptions::default())
+        .await
+        .unwrap();
+    Some(Db {
+        store,
+        _dir: dir,
+        pg: Some((admin, name)),
+    })
 }
 
 fn org() -> Organization {
@@ -93,17 +115,22 @@ async fn sqlite_storage_is_pinned() {
     let (o, u) = (org(), user("alice"));
     db.store.create_first_user(&o, &u, &[]).await.unwrap();
     let pool = db.store.sqlite_pool().unwrap();
-    let (ty, len, ts_ty, ts): (String, i64, String, String) = sqlx::query_as(
-        "SELECT typeof(id), length(id), typeof(created_at), created_at FROM users",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let (ty, len, ts_ty, ts): (String, i64, String, String) =
+        sqlx::query_as("SELECT typeof(id), length(id), typeof(created_at), created_at FROM users")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert_eq!((ty.as_str(), len), ("blob", 16));
     assert_eq!(ts_ty, "text");
     assert!(ts.ends_with("+00:00"), "{ts}");
-    assert_eq!(ts.parse::<chrono::DateTime<chrono::Utc>>().unwrap(), u.created_at);
-    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    assert_eq!(
+        ts.parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
+        u.created_at
+    );
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -122,7 +149,10 @@ async fn postgres_storage_is_pinned() {
     assert_eq!(
         rows,
         vec![
-            ("created_at".to_string(), "timestamp with time zone".to_string()),
+            (
+                "created_at".to_string(),
+                "timestamp with time zone".to_string()
+            ),
             ("id".to_string(), "uuid".to_string())
         ]
     );
@@ -131,15 +161,31 @@ async fn postgres_storage_is_pinned() {
 async fn round_trip(pg: bool) {
     let Some(db) = open(pg).await else { return };
     let (o, u) = (org(), user("Alice"));
-    db.store.create_first_user(&o, &u, &["organization-admin".into()]).await.unwrap();
+    db.store
+        .create_first_user(&o, &u, &["organization-admin".into()])
+        .await
+        .unwrap();
     let back = db.store.get_user_by_id(u.id).await.unwrap();
     assert_eq!(back, u, "a user reads back exactly as written");
-    assert_eq!(db.store.get_user_by_username("alice").await.unwrap().id, u.id);
-    assert_eq!(db.store.get_user_by_email("ALICE@example.com").await.unwrap().id, u.id);
+    assert_eq!(
+        db.store.get_user_by_username("alice").await.unwrap().id,
+        u.id
+    );
+    assert_eq!(
+        db.store
+            .get_user_by_email("ALICE@example.com")
+            .await
+            .unwrap()
+            .id,
+        u.id
+    );
     assert_eq!(db.store.get_organization_by_id(o.id).await.unwrap(), o);
     let m = db.store.get_organization_member(o.id, u.id).await.unwrap();
     assert_eq!(m.roles.0, vec!["organization-admin".to_string()]);
-    assert!(matches!(db.store.get_user_by_id(Uuid::new_v4()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        db.store.get_user_by_id(Uuid::new_v4()).await,
+        Err(StoreError::NotFound)
+    ));
     // A second user with the same username (any case) is a conflict on the named index.
     let mut dup = user("ALICE");
     dup.email = "other@example.com".into();

@@ -7,21 +7,36 @@
 //! `/api/v2/openapi.json`, and the `openapi` integration test fails.
 
 pub mod apikeys;
+pub mod appearance;
 pub mod buildinfo;
+pub mod entitlements;
+pub mod files;
 pub mod groups;
+pub mod licenses;
 pub mod organizations;
+pub mod provisionerdaemons;
+pub mod provisionerjobs;
+pub mod quota;
+pub mod replicas;
+pub mod templateacl;
+pub mod templates;
+pub mod templateversions;
 pub mod users;
 pub mod validate;
+pub mod workspacebuilds;
+pub mod workspaces;
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::Router;
+use codersdk::FeatureName;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::entitlements::gated;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -39,7 +54,7 @@ struct ApiDoc;
 
 /// Every documented route, with its OpenAPI document.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(buildinfo::get_buildinfo))
         .routes(routes!(get_openapi))
         .routes(routes!(users::get_first_user, users::post_first_user))
@@ -58,8 +73,55 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(organizations::get_user_organizations))
         .routes(routes!(organizations::get_organization_members))
         .routes(routes!(organizations::put_member_roles))
-        .merge(groups::router())
-        .split_for_parts()
+        .routes(routes!(
+            appearance::get_appearance,
+            appearance::put_appearance
+        ))
+        .routes(routes!(entitlements::get_entitlements))
+        .routes(routes!(licenses::get_licenses, licenses::post_license))
+        .routes(routes!(licenses::delete_license))
+        .routes(routes!(quota::get_workspace_quota))
+        .routes(routes!(files::post_file))
+        .routes(routes!(files::get_file))
+        .routes(routes!(templateversions::post_template_version))
+        .routes(routes!(templateversions::get_template_version))
+        .routes(routes!(templateversions::get_template_version_resources))
+        .routes(routes!(templateversions::get_template_version_logs))
+        .routes(routes!(templateversions::patch_template_version_cancel))
+        .routes(routes!(templates::post_template, templates::get_templates))
+        .routes(routes!(templates::get_template_by_name))
+        .routes(routes!(
+            templates::get_template,
+            templates::patch_template,
+            templates::delete_template
+        ))
+        .routes(routes!(
+            templates::get_template_versions,
+            templates::patch_active_template_version
+        ))
+        .routes(routes!(workspaces::post_workspace))
+        .routes(routes!(workspaces::get_workspaces))
+        .routes(routes!(workspaces::get_workspace))
+        .routes(routes!(workspaces::get_workspace_by_owner_and_name))
+        .routes(routes!(
+            workspacebuilds::post_workspace_build,
+            workspacebuilds::get_workspace_builds
+        ))
+        .routes(routes!(workspacebuilds::get_workspace_build))
+        .routes(routes!(workspacebuilds::get_workspace_build_resources))
+        .routes(routes!(workspacebuilds::get_workspace_build_logs))
+        .routes(routes!(workspacebuilds::patch_workspace_build_cancel))
+        // Gated by `external_provisioner_daemons` inside.
+        .merge(provisionerdaemons::router())
+        .merge(gated(FeatureName::TemplateRbac, groups::router()))
+        .merge(gated(FeatureName::TemplateRbac, templateacl::router()))
+        .merge(gated(FeatureName::HighAvailability, replicas::router()))
+        .split_for_parts();
+    // SCIM 2.0, under `/scim/v2` and `/api/v2/scim/v2` (see `crate::scim`).
+    let (scim, scim_doc) = crate::scim::router();
+    let mut doc = doc;
+    doc.merge(scim_doc);
+    (router.merge(scim), doc)
 }
 
 /// The OpenAPI document, built once.
@@ -93,6 +155,8 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api_router();
     api.fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The entitlement gate (`crate::entitlements::gated`) reads it here.
+        .layer(axum::Extension(state.entitlements.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

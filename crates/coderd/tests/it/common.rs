@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+pub use coderd::testutil::LicenseAuthority;
 use codersdk::{Client, CreateFirstUserRequest, CreateUserRequest, LoginWithPasswordRequest};
 use reqwest::Method;
 use serde_json::Value;
@@ -48,6 +49,40 @@ macro_rules! both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 $crate::common::run($crate::common::Db::Postgres, $body).await;
+            }
+        }
+    };
+}
+
+/// Runs `f` against a fresh server on `db` that trusts a new test license
+/// key (see [`TestServer::start_licensed`]).
+pub async fn run_licensed<F, Fut>(db: Db, f: F)
+where
+    F: FnOnce(TestServer, LicenseAuthority) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some((t, ca)) = TestServer::start_licensed(db).await else {
+        eprintln!("skipped: CODER_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    f(t, ca).await;
+}
+
+/// Like [`both!`], for a server trusting a test license key:
+/// `both_licensed!(name, |t: TestServer, ca: LicenseAuthority| async move { ... });`
+#[macro_export]
+macro_rules! both_licensed {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::common::run_licensed($crate::common::Db::Sqlite, $body).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::common::run_licensed($crate::common::Db::Postgres, $body).await;
             }
         }
     };
@@ -121,16 +156,39 @@ pub const PASSWORD: &str = "SomeSecurePassword!";
 impl TestServer {
     /// A config for tests: loopback, temp data dir, cheap password hashes.
     pub fn config(dir: &std::path::Path, pg: Option<&PgDb>) -> coderd::Config {
-        let mut c = coderd::Config::default();
-        c.http_address = "127.0.0.1:0".into();
-        c.data_dir = Some(dir.to_path_buf());
-        c.postgres_url = pg.map(|p| p.url.clone());
-        c.password_hash_iterations = 16;
-        c
+        coderd::Config {
+            http_address: "127.0.0.1:0".into(),
+            data_dir: Some(dir.to_path_buf()),
+            postgres_url: pg.map(|p| p.url.clone()),
+            password_hash_iterations: 16,
+            ..Default::default()
+        }
     }
 
     /// Starts a fresh server; `None` for PostgreSQL without a URL.
     pub async fn start(db: Db) -> Option<TestServer> {
+        Self::start_configured(db, |_, _| {}).await
+    }
+
+    /// Starts a fresh server that trusts a new test license key (kid
+    /// `enterprise-test`, written to the temp dir); returns the authority
+    /// that signs licenses with it.
+    pub async fn start_licensed(db: Db) -> Option<(TestServer, LicenseAuthority)> {
+        let ca = LicenseAuthority::generate("enterprise-test");
+        let t = Self::start_configured(db, |c, dir| {
+            let path = ca.write_public_key(dir);
+            c.license_public_keys = vec![ca.key_spec(&path)];
+        })
+        .await?;
+        Some((t, ca))
+    }
+
+    /// Starts a fresh server after `tweak` adjusts the test config (given
+    /// the temp dir); `None` for PostgreSQL without a URL.
+    pub async fn start_configured(
+        db: Db,
+        tweak: impl FnOnce(&mut coderd::Config, &std::path::Path),
+    ) -> Option<TestServer> {
         let pg = match db {
             Db::Sqlite => None,
             Db::Postgres => {
@@ -141,7 +199,8 @@ impl TestServer {
             }
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Self::config(dir.path(), pg.as_ref());
+        let mut config = Self::config(dir.path(), pg.as_ref());
+        tweak(&mut config, dir.path());
         Some(Self::start_with(db, config, dir, pg).await)
     }
 
@@ -277,6 +336,19 @@ pub struct Owner {
 impl Owner {
     pub fn token(&self) -> &str {
         self.client.token().unwrap()
+    }
+
+    /// Uploads a license signed by `ca` with these features (e.g.
+    /// `[("template_rbac", 1)]`); entitlements apply at once.
+    pub async fn license(
+        &self,
+        ca: &LicenseAuthority,
+        features: &[(&str, i64)],
+    ) -> codersdk::License {
+        self.client
+            .add_license(&ca.sign(&LicenseAuthority::claims(features)))
+            .await
+            .expect("upload license")
     }
 }
 

@@ -4,10 +4,20 @@
 #[macro_use]
 pub mod common;
 
+mod appearance;
+mod entitlements;
 mod errors;
 mod groups;
+mod licenses;
 mod matrix;
 mod openapi;
 mod organizations;
+mod prov;
+mod provisioners;
+mod quota;
+mod replicas;
+mod scim;
+mod templates;
 mod tokens;
 mod users;
+mod workspaces;
