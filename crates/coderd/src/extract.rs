@@ -91,9 +91,57 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::bad_request("Request body must be valid JSON.")
             .detail("the request body must be a JSON object"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    let value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
-    })
+    })?;
+    // PostgreSQL cannot store or compare text holding NUL, so a `\u0000`
+    // in a string would be a 500 there (and stored as is on SQLite): refuse
+    // it up front on both backends.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
+        })?;
+        if json_has_nul(&raw) {
+            return Err(ApiError::bad_request("Request body must be valid JSON.")
+                .detail("strings must not contain the NUL character (\\u0000)"));
+        }
+    }
+    Ok(value)
+}
+
+fn json_has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(json_has_nul),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
+}
+
+/// Middleware: a path or query carrying a NUL character (`%00`) is 400 in
+/// Coder's envelope before any handler runs. PostgreSQL cannot compare or
+/// store text holding NUL, so such a lookup (a username, a key id, a search
+/// term, even a `coder_session_token` query parameter) would otherwise be a
+/// 500 there. SCIM answers its own errors (RFC 7644) and is left alone.
+pub async fn reject_nul(req: Request, next: axum::middleware::Next) -> Response {
+    let uri = req.uri();
+    let path = uri.path();
+    let scim = path.starts_with("/scim/") || path.starts_with("/api/v2/scim/");
+    if !scim {
+        if path.contains("%00") {
+            return ApiError::bad_request("Invalid path parameter.")
+                .detail("The path must not contain the NUL character (%00).")
+                .into_response();
+        }
+        if uri.query().is_some_and(|q| q.contains("%00")) {
+            return ApiError::bad_request("Query parameters have invalid values.")
+                .detail("Query parameters must not contain the NUL character (%00).")
+                .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Serializes like Go's `json.Encoder` with HTML escaping: `<`, `>` and `&`

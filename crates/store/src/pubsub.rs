@@ -35,6 +35,8 @@ pub struct Pubsub {
 struct Inner {
     local: broadcast::Sender<Message>,
     pg: Option<PgSide>,
+    /// Set by [`Pubsub::close`]: the LISTEN task ends instead of reconnecting.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 struct PgSide {
@@ -69,8 +71,13 @@ impl Pubsub {
     /// The in-process bus (SQLite; tests).
     pub fn in_process() -> Pubsub {
         let (local, _) = broadcast::channel(4096);
+        let (closed, _) = tokio::sync::watch::channel(false);
         Pubsub {
-            inner: Arc::new(Inner { local, pg: None }),
+            inner: Arc::new(Inner {
+                local,
+                pg: None,
+                closed,
+            }),
         }
     }
 
@@ -80,9 +87,11 @@ impl Pubsub {
         let (listen_tx, mut listen_rx) = mpsc::unbounded_channel::<String>();
         let mut listener = PgListener::connect_with(&pool).await?;
         let fanout = local.clone();
+        let (closed, mut stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             loop {
                 tokio::select! {
+                    _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
                     chan = listen_rx.recv() => match chan {
                         Some(chan) => {
                             if let Err(err) = listener.listen(&chan).await {
@@ -117,6 +126,7 @@ impl Pubsub {
                     listen: listen_tx,
                     listening: Mutex::new(HashSet::new()),
                 }),
+                closed,
             }),
         })
     }
@@ -158,7 +168,8 @@ impl Pubsub {
 
     /// Stops the LISTEN task; subscribers then see `None`.
     pub fn close(&self) {
-        // Dropping the sender ends the LISTEN task on its next wake-up; the
-        // broadcast closes when the last clone of the Pubsub is gone.
+        // Ends the LISTEN task (before the pool closes under it); the
+        // broadcast itself closes when the last clone of the Pubsub is gone.
+        self.inner.closed.send_replace(true);
     }
 }

@@ -35,6 +35,19 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
 /// The reserved name of each organization's all-members group.
 pub const EVERYONE: &str = "Everyone";
 
+/// The validation tag a `quota_allowance` breaks, if any: upstream stores
+/// it in a 32-bit column, so at most `i32::MAX` (a larger one would make a
+/// member's budget, the sum over their groups, overflow).
+fn quota_allowance_error(q: i64) -> Option<&'static str> {
+    if q < 0 {
+        Some("gte=0")
+    } else if q > i64::from(i32::MAX) {
+        Some("lte=2147483647")
+    } else {
+        None
+    }
+}
+
 /// Upstream's group name rule: `^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$`, at most 255
 /// characters, not `new` or `create`.
 pub fn is_valid_group_name(s: &str) -> bool {
@@ -164,10 +177,10 @@ pub async fn post_group(
             crate::error::field_error("name", "group_name", &req.name).detail,
         );
     }
-    if req.quota_allowance < 0 {
+    if let Some(tag) = quota_allowance_error(req.quota_allowance) {
         v.push(
             "quota_allowance",
-            crate::error::field_error("quota_allowance", "gte=0", &req.quota_allowance.to_string())
+            crate::error::field_error("quota_allowance", tag, &req.quota_allowance.to_string())
                 .detail,
         );
     }
@@ -347,10 +360,13 @@ pub async fn patch_group(
             crate::error::field_error("name", "group_name", &req.name).detail,
         );
     }
-    if let Some(q) = req.quota_allowance.filter(|q| *q < 0) {
+    if let Some((q, tag)) = req
+        .quota_allowance
+        .and_then(|q| quota_allowance_error(q).map(|tag| (q, tag)))
+    {
         v.push(
             "quota_allowance",
-            crate::error::field_error("quota_allowance", "gte=0", &q.to_string()).detail,
+            crate::error::field_error("quota_allowance", tag, &q.to_string()).detail,
         );
     }
     v.finish()?;

@@ -155,6 +155,7 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api_router();
     api.fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::extract::reject_nul))
         // The entitlement gate (`crate::entitlements::gated`) reads it here.
         .layer(axum::Extension(state.entitlements.clone()))
         .layer(axum::middleware::from_fn_with_state(

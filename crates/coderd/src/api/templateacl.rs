@@ -128,8 +128,10 @@ pub async fn patch_template_acl(
     Json(req): Json<UpdateTemplateACL>,
 ) -> ApiResult<Json<Message>> {
     let (t, access) = template(&state, &auth, &template_id).await?;
+    // Upstream answers a caller without the right to change the ACL with
+    // the stock 404, as for a template it cannot see.
     if !access.can_admin(&t) {
-        return Err(ApiError::forbidden());
+        return Err(ApiError::not_found());
     }
     let mut errors = Vec::new();
     let users = parse_perms(

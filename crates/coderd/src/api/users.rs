@@ -272,10 +272,12 @@ fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
 
 /// `POST /users/login`: email and password -> 201 `{session_token}` (also
 /// set as the `coder_session_token` cookie). 401
-/// `Incorrect email or password.`; 401 for a suspended account.
+/// `Incorrect email or password.`; 403 `Incorrect login type, ...` for a
+/// user whose login type is not `password`; 401 for a suspended account.
 #[utoipa::path(post, path = "/api/v2/users/login", tag = "Authorization",
     request_body = LoginWithPasswordRequest,
-    responses((status = 201, body = LoginWithPasswordResponse), (status = 401, body = Message)))]
+    responses((status = 201, body = LoginWithPasswordResponse), (status = 401, body = Message),
+        (status = 403, body = Message)))]
 pub async fn post_login(
     State(state): State<AppState>,
     Json(req): Json<LoginWithPasswordRequest>,
@@ -298,6 +300,15 @@ pub async fn post_login(
         .map_err(ApiError::internal)?;
     if !ok {
         return Err(incorrect());
+    }
+    if user.login_type != "password" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Incorrect login type, attempting to use \"password\" but user is of login type {:?}",
+                user.login_type
+            ),
+        ));
     }
     if user.status != "active" {
         return Err(ApiError::new(
@@ -632,7 +643,8 @@ pub async fn put_user_roles(
 /// `PUT /users/{user}/password`: 204. Changing one's own password needs
 /// `old_password` (400 `Old password is incorrect.`); owners and
 /// user-admins may set another user's without it. The target's other login
-/// sessions are ended.
+/// sessions are ended. A user whose login type is not `password` (OIDC,
+/// GitHub, none) has no password to set: 400.
 #[utoipa::path(put, path = "/api/v2/users/{user}/password", tag = "Users",
     params(("user" = String, Path, description = "User ID, username, or me")),
     request_body = UpdateUserPasswordRequest,
@@ -645,6 +657,11 @@ pub async fn put_user_password(
 ) -> ApiResult<StatusCode> {
     let u = resolve_user(&state, &auth, &user).await?;
     auth.require(Action::Update, &Resource::UserData.owned_by(u.id))?;
+    if u.login_type != "password" {
+        return Err(ApiError::bad_request(
+            "Users without password login type cannot change their password.",
+        ));
+    }
     Validator::new()
         .required("password", &req.password)
         .finish()?;

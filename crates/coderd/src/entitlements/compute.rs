@@ -139,11 +139,6 @@ pub fn compute(
         } else {
             Entitlement::Entitled
         };
-        if entitlement == Entitlement::Entitled {
-            if let Some(w) = expiry_warning(claims, now) {
-                out.warnings.push(w);
-            }
-        }
         for (name, &value) in &claims.features {
             // Unknown names are ignored (upstream NOW); so are values <= 0.
             let Some(f) = FeatureName::parse(name) else {
@@ -174,6 +169,12 @@ pub fn compute(
         }
     }
     features[idx(FeatureName::UserLimit)].1.actual = Some(active_users);
+
+    // One expiry warning for the whole deployment (upstream NOW), not one
+    // per license: a renewal uploaded before the old term ends silences it.
+    if let Some(w) = expiry_warning(licenses, out.trial, now) {
+        out.warnings.push(w);
+    }
 
     if out.has_license {
         let user_limit = &features[idx(FeatureName::UserLimit)].1;
@@ -260,10 +261,30 @@ pub fn compute(
 
 /// `Your license expires in N day(s).` when the paid term ends within 30
 /// days (7 for a trial); N is the number of days left, rounded up.
-fn expiry_warning(claims: &Claims, now: DateTime<Utc>) -> Option<String> {
-    let secs = (claims.license_expires - now).num_seconds();
+///
+/// As upstream NOW: the `[nbf, license_expires]` terms of every verified,
+/// unexpired license (not-yet-valid ones included) are merged into
+/// contiguous periods and only the first period's end counts, so a renewal
+/// that starts before the current term ends suppresses the warning, and
+/// several licenses give at most one warning.
+fn expiry_warning(licenses: &[Claims], trial: bool, now: DateTime<Utc>) -> Option<String> {
+    let mut parts: Vec<(DateTime<Utc>, DateTime<Utc>)> = licenses
+        .iter()
+        .filter(|c| now < c.exp && c.license_expires >= c.nbf)
+        .map(|c| (c.nbf, c.license_expires))
+        .collect();
+    parts.sort_by_key(|p| p.0);
+    let mut iter = parts.into_iter();
+    let (_, mut end) = iter.next()?;
+    for (start, next_end) in iter {
+        if start > end {
+            break;
+        }
+        end = end.max(next_end);
+    }
+    let secs = (end - now).num_seconds();
     let days = (secs as f64 / 86_400.0).ceil() as i64;
-    let window = if claims.trial { 7 } else { 30 };
+    let window = if trial { 7 } else { 30 };
     if days > 0 && days < window {
         let unit = if days == 1 { "day" } else { "days" };
         Some(format!("Your license expires in {days} {unit}."))
@@ -324,6 +345,36 @@ mod tests {
         assert!(e
             .warnings
             .contains(&"Your license expires in 2 days.".to_owned()));
+    }
+
+    #[test]
+    fn expiry_warning_once_for_several_licenses() {
+        let (e, _) = compute(
+            &[lic(&[("audit_log", 1)], 20), lic(&[("scim", 1)], 20)],
+            &[],
+            1,
+            &Inputs::default(),
+            Utc::now(),
+        );
+        let n = e
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("Your license expires in"))
+            .count();
+        assert_eq!(n, 1, "{:?}", e.warnings);
+        // A license whose term runs on past the window silences it.
+        let (e, _) = compute(
+            &[lic(&[("audit_log", 1)], 20), lic(&[("audit_log", 1)], 200)],
+            &[],
+            1,
+            &Inputs::default(),
+            Utc::now(),
+        );
+        assert!(
+            !e.warnings.iter().any(|w| w.starts_with("Your license expires in")),
+            "{:?}",
+            e.warnings
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ use super::{
 use crate::api::groups::is_valid_group_name;
 use crate::state::AppState;
 
-const RETRIES: usize = 8;
+/// The store's conflict when a group name is taken in the organization.
+const GROUP_NAME_TAKEN: &str = "groups_org_name_idx";
 /// Longest derived Coder group name.
 const MAX_GROUP_NAME: usize = 64;
 
@@ -276,16 +277,31 @@ pub async fn post_group(
     let g = input(typed(body)?)?;
     let org = default_org(&state).await?;
     let members: Vec<Uuid> = g.members.iter().copied().collect();
-    let created = state
-        .store
-        .scim_create_group(
-            org,
-            &name_candidates(&g.display_name),
-            &g.display_name,
-            g.external_id.as_deref(),
-            &members,
-        )
-        .await?;
+    // A concurrent create (PostgreSQL) may take the derived name between
+    // the check and the insert: retry with fresh candidates.
+    let deadline = std::time::Instant::now() + super::RETRY_FOR;
+    let mut attempt = 0;
+    let created = loop {
+        match state
+            .store
+            .scim_create_group(
+                org,
+                &name_candidates(&g.display_name),
+                &g.display_name,
+                g.external_id.as_deref(),
+                &members,
+            )
+            .await
+        {
+            Err(StoreError::Conflict(c))
+                if c.contains(GROUP_NAME_TAKEN) && std::time::Instant::now() < deadline =>
+            {
+                attempt += 1;
+                super::retry_pause(attempt).await;
+            }
+            other => break other?,
+        }
+    };
     tracing::info!(group = %created.group.id, name = %created.group.name, "scim: group created");
     let (_, _, v) = load(&state, org, created.group.id).await?;
     Ok(respond(StatusCode::CREATED, v, &attrs))
@@ -298,7 +314,9 @@ where
     F: Fn(&Value) -> ScimResult<GroupInput>,
 {
     let org = default_org(state).await?;
-    for _ in 0..RETRIES {
+    let deadline = std::time::Instant::now() + super::RETRY_FOR;
+    let mut attempt = 0;
+    loop {
         let (g, members, current) = load(state, org, id).await?;
         check_if_match(headers, &current)?;
         let want = f(&current)?;
@@ -324,7 +342,16 @@ where
             .await
         {
             Ok(_) => return Ok(load(state, org, id).await?.2),
-            Err(StoreError::Conflict(c)) if c == store::scim::STALE => continue,
+            // Changed meanwhile, or (PostgreSQL) the derived name was
+            // taken by a concurrent create or rename: redo on fresh data.
+            Err(StoreError::Conflict(c))
+                if (c == store::scim::STALE || c.contains(GROUP_NAME_TAKEN))
+                    && std::time::Instant::now() < deadline =>
+            {
+                attempt += 1;
+                super::retry_pause(attempt).await;
+            }
+            Err(StoreError::Conflict(c)) if c == store::scim::STALE => break,
             Err(StoreError::NotFound) => {
                 return Err(ScimError::not_found("Group", &id.to_string()))
             }

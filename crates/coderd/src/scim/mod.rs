@@ -56,6 +56,25 @@ pub const MAX_RESULTS: usize = 1000;
 pub const SCIM_DISABLED: &str =
     "SCIM is disabled, please contact your administrator if you believe this is an error";
 
+/// How long a read-modify-write (PUT, PATCH) or a create whose derived
+/// name was taken meanwhile keeps retrying after concurrent writes. Each
+/// round lands one of the contending writers, so a writer may need as many
+/// rounds as there are writers (an IdP pushing memberships in parallel, on
+/// one replica or several): retrying a fixed number of times answered 409
+/// to some of them.
+pub const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A short random pause before retry `attempt` (1, 2, ...): up to 2, 4,
+/// ... 64 ms, so contending writers spread out instead of colliding again.
+pub async fn retry_pause(attempt: u32) {
+    let ms = {
+        use rand::Rng;
+        let cap = 1u64 << attempt.clamp(1, 6);
+        rand::thread_rng().gen_range(1..=cap)
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 /// The SCIM router, mounted under both [`PREFIXES`], and its OpenAPI paths
 /// (documented under both prefixes).
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {

@@ -34,9 +34,6 @@ use super::{
 use crate::api::validate::{is_valid_email, is_valid_username};
 use crate::state::AppState;
 
-/// How often a read-modify-write is retried after a concurrent write.
-const RETRIES: usize = 8;
-
 /// The Coder name's maximum length (upstream's `user_real_name` rule).
 const MAX_NAME: usize = 128;
 
@@ -437,13 +434,21 @@ async fn modify<F>(state: &AppState, id: uuid::Uuid, headers: &HeaderMap, f: F) 
 where
     F: Fn(&Value) -> ScimResult<ScimUserWrite>,
 {
-    for _ in 0..RETRIES {
+    let deadline = std::time::Instant::now() + super::RETRY_FOR;
+    let mut attempt = 0;
+    loop {
         let (row, current) = load(state, id).await?;
         check_if_match(headers, &current)?;
         let w = f(&current)?;
         match state.store.scim_update_user(id, row.updated_at, &w).await {
             Ok(row) => return render_with_groups(state, &row).await,
-            Err(StoreError::Conflict(c)) if c == store::scim::STALE => continue,
+            Err(StoreError::Conflict(c))
+                if c == store::scim::STALE && std::time::Instant::now() < deadline =>
+            {
+                attempt += 1;
+                super::retry_pause(attempt).await;
+            }
+            Err(StoreError::Conflict(c)) if c == store::scim::STALE => break,
             Err(StoreError::NotFound) => return Err(ScimError::not_found("User", &id.to_string())),
             Err(e) => return Err(e.into()),
         }

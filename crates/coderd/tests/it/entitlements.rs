@@ -220,6 +220,44 @@ both_licensed!(
     }
 );
 
+// The expiry warning is one per deployment (upstream NOW), not one per
+// license, and a renewal that starts before the current term ends (even
+// one not valid yet) silences it.
+both_licensed!(
+    expiry_warning_once_and_renewal_silences_it,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        let now = chrono::Utc::now().timestamp();
+        let expiring = |ca: &LicenseAuthority| {
+            let mut claims = LicenseAuthority::claims(&[("audit_log", 1)]);
+            claims.insert("license_expires".into(), (now + 20 * 86400 - 60).into());
+            ca.sign(&claims)
+        };
+        owner.client.add_license(&expiring(&ca)).await.unwrap();
+        owner.client.add_license(&expiring(&ca)).await.unwrap();
+        let e = t.client().entitlements().await.unwrap();
+        let expiry: Vec<_> = e
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("Your license expires in"))
+            .collect();
+        assert_eq!(expiry, ["Your license expires in 20 days."], "{:?}", e.warnings);
+
+        // The renewal starts in 10 days, inside the current term.
+        let mut renewal = LicenseAuthority::claims(&[("audit_log", 1)]);
+        renewal.insert("nbf".into(), (now + 10 * 86400).into());
+        renewal.insert("license_expires".into(), (now + 400 * 86400).into());
+        renewal.insert("exp".into(), (now + 430 * 86400).into());
+        owner.client.add_license(&ca.sign(&renewal)).await.unwrap();
+        let e = t.client().entitlements().await.unwrap();
+        assert!(
+            !e.warnings.iter().any(|w| w.starts_with("Your license expires in")),
+            "{:?}",
+            e.warnings
+        );
+    }
+);
+
 // Another replica's change arrives on pubsub `licenses`: the cache is
 // recomputed without any request to this replica.
 both_licensed!(

@@ -106,3 +106,69 @@ both!(html_is_escaped_like_go, |t: TestServer| async move {
     r.expect(400);
     assert!(r.text.contains("\\u003cb\\u003e"), "{}", r.text);
 });
+
+// A NUL character cannot be stored or compared by PostgreSQL: in a body, a
+// path or a query (even the session token parameter, before any login) it
+// is 400 on both backends, never a 500, and nothing is written.
+both!(nul_characters_are_400, |t: TestServer| async move {
+    let owner = t.owner().await;
+    let tok = Some(owner.token());
+    let bodies = [
+        r#"{"email":"n\u0000@example.com","username":"nul","password":"SomeSecurePassword!"}"#,
+        r#"{"email":"n@example.com","username":"nul","name":"a\u0000b","password":"SomeSecurePassword!"}"#,
+    ];
+    for body in bodies {
+        let r = t.raw(Method::POST, "/api/v2/users", tok, Some(body)).await;
+        r.expect(400);
+        assert_eq!(r.message(), "Request body must be valid JSON.", "{body}");
+    }
+    // An escaped backslash before `u0000` is no NUL.
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users",
+            tok,
+            Some(r#"{"email":"n@example.com","username":"nul","name":"a\\u0000b","password":"SomeSecurePassword!"}"#),
+        )
+        .await;
+    r.expect(201);
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users/login",
+            None,
+            Some(r#"{"email":"a\u0000dmin@example.com","password":"SomeSecurePassword!"}"#),
+        )
+        .await;
+    r.expect(400);
+    let r = t
+        .raw(
+            Method::PUT,
+            "/api/v2/appearance",
+            tok,
+            Some(r#"{"logo_url":"","service_banner":{"enabled":false,"message":"a\u0000"}}"#),
+        )
+        .await;
+    r.expect(400);
+    for path in [
+        "/api/v2/users/a%00b",
+        "/api/v2/users/me/keys/a%00b",
+        "/api/v2/organizations/a%00b",
+        "/api/v2/users?q=a%00",
+        "/api/v2/users?q=email:%00",
+    ] {
+        let r = t.raw(Method::GET, path, tok, None).await;
+        r.expect(400);
+    }
+    let r = t
+        .raw(
+            Method::GET,
+            "/api/v2/users/me?coder_session_token=abcdefghi%00-abcdefghijklmnopqrstuv",
+            None,
+            None,
+        )
+        .await;
+    r.expect(400);
+    let users = owner.client.users("").await.unwrap();
+    assert_eq!(users.count, 2, "only the user without NUL was created");
+});

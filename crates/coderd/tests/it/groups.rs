@@ -61,6 +61,56 @@ both_licensed!(
         )
         .await
         .expect(400);
+        // An allowance must fit upstream's 32-bit column: larger ones would
+        // overflow a member's budget (the sum over their groups).
+        let r = create(
+            &t,
+            owner.token(),
+            org,
+            json!({"name": "huge", "quota_allowance": 2147483648i64}),
+        )
+        .await;
+        r.expect(400);
+        assert_eq!(r.json["validations"][0]["field"], "quota_allowance");
+        // The largest allowance twice still sums to a budget (no overflow).
+        for name in ["max1", "max2"] {
+            let g = create(
+                &t,
+                owner.token(),
+                org,
+                json!({"name": name, "quota_allowance": 2147483647i64}),
+            )
+            .await;
+            g.expect(201);
+            t.raw(
+                Method::PATCH,
+                &format!("/api/v2/groups/{}", g.json["id"].as_str().unwrap()),
+                Some(owner.token()),
+                Some(&json!({"add_users": [owner.user_id.to_string()]}).to_string()),
+            )
+            .await
+            .expect(200);
+        }
+        let q = t
+            .raw(
+                Method::GET,
+                "/api/v2/workspace-quota/me",
+                Some(owner.token()),
+                None,
+            )
+            .await;
+        q.expect(200);
+        assert_eq!(q.json["budget"], 4294967294i64);
+        for name in ["max1", "max2"] {
+            t.raw(
+                Method::DELETE,
+                &format!("/api/v2/groups/{name}"),
+                Some(owner.token()),
+                None,
+            )
+            .await
+            .expect(200);
+        }
         // List: Everyone first, then hi.
         let list = t
             .raw(
@@ -235,6 +285,9 @@ both_licensed!(
         let r = patch(json!({"name": "Everyone"})).await;
         r.expect(400);
         assert_eq!(r.message(), "\"Everyone\" is a reserved group name!");
+        let r = patch(json!({"quota_allowance": 9223372036854775807i64})).await;
+        r.expect(400);
+        assert_eq!(r.json["validations"][0]["field"], "quota_allowance");
         // 28: bad ids.
         let r = patch(json!({"add_users": ["yeet"]})).await;
         r.expect(400);

@@ -513,7 +513,7 @@ both_licensed!(
                 Method::PATCH,
                 format!("/api/v2/templates/{}/acl", tpl.id),
                 Some(format!(r#"{{"user_perms":{{"{target}":"use"}}}}"#)),
-                [401, 403, 200],
+                [401, 404, 200],
             ),
             (
                 Method::GET,

@@ -174,7 +174,7 @@ both_quota!(
             Some(&json!({"user_perms": {alice.to_string(): "admin"}}).to_string()),
         )
         .await
-        .expect(403);
+        .expect(404);
         // 36: Everyone revoked and no entry -> 404 for the member.
         t.raw(
             Method::PATCH,

@@ -557,6 +557,56 @@ both!(passwords, |t: TestServer| async move {
     );
 });
 
+// Only password users have a password (upstream): an owner cannot give an
+// OIDC user one, and a non-password user cannot log in with a password
+// even when a hash is stored for them (e.g. an imported user table).
+both!(non_password_users_have_no_password, |t: TestServer| async move {
+    let owner = t.owner().await;
+    let oidc = owner
+        .client
+        .create_user(&CreateUserRequest {
+            email: "sso@example.com".into(),
+            username: "sso".into(),
+            login_type: Some(codersdk::LoginType::Oidc),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = t
+        .raw(
+            Method::PUT,
+            "/api/v2/users/sso/password",
+            Some(owner.token()),
+            Some(r#"{"password":"SomeSecurePassword!"}"#),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(
+        r.message(),
+        "Users without password login type cannot change their password."
+    );
+    let stored = t.store().get_user_by_username("sso").await.unwrap();
+    assert_eq!(stored.hashed_password, "", "nothing written");
+
+    t.store()
+        .update_user_password(oidc.id, &coderd::userpassword::hash(PASSWORD, 16))
+        .await
+        .unwrap();
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users/login",
+            None,
+            Some(&format!(r#"{{"email":"sso@example.com","password":"{PASSWORD}"}}"#)),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(
+        r.message(),
+        "Incorrect login type, attempting to use \"password\" but user is of login type \"oidc\""
+    );
+});
+
 both!(
     users_and_tokens_survive_restart,
     |mut t: TestServer| async move {
