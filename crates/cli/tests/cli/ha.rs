@@ -120,6 +120,13 @@ where
     }
 }
 
+/// GET that yields `None` on any error (for polling).
+async fn try_get(c: &Client, path: &str) -> Option<Value> {
+    c.json::<(), Value>(reqwest::Method::GET, path, None)
+        .await
+        .ok()
+}
+
 async fn get(c: &Client, path: &str) -> Value {
     c.json::<(), Value>(reqwest::Method::GET, path, None)
         .await
@@ -233,14 +240,26 @@ async fn three_replicas_share_one_database() {
     )
     .await;
 
+    // (Replicas 1 and 2 have it too: 1 computed it, 2 heard it over pubsub.)
+    for c in [&c1, &c2] {
+        eventually(
+            "every replica sees the license",
+            Duration::from_secs(5),
+            || async {
+                let e = try_get(c, "/api/v2/entitlements").await?;
+                (e["has_license"] == true).then_some(())
+            },
+        )
+        .await;
+    }
     // Every replica lists all three, with empty errors.
     for c in [&c1, &c2, &c3] {
         eventually(
             "three replicas without errors",
             Duration::from_secs(10),
             || async {
-                let v = get(c, "/api/v2/replicas").await;
-                let a = v.as_array().unwrap();
+                let v = try_get(c, "/api/v2/replicas").await?;
+                let a = v.as_array()?;
                 (a.len() == 3 && a.iter().all(|r| r["error"] == "")).then_some(())
             },
         )
