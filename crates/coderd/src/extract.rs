@@ -113,9 +113,7 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::String(s) => s.contains('\0'),
         serde_json::Value::Array(a) => a.iter().any(json_has_nul),
-        serde_json::Value::Object(m) => m
-            .iter()
-            .any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        serde_json::Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
         _ => false,
     }
 }

@@ -529,6 +529,14 @@ async fn set_status(
     if status == UserStatus::Suspended && u.id == auth.user.id {
         return Err(ApiError::bad_request("You cannot suspend yourself."));
     }
+    if status == UserStatus::Suspended && u.rbac_roles.0.iter().any(|r| r == rbac::OWNER) {
+        // Upstream: an owner is never suspended (it could lock everyone
+        // out); the role has to be removed first.
+        return Err(ApiError::bad_request(format!(
+            "You cannot suspend a user with the {:?} role. You must remove the role first.",
+            rbac::OWNER
+        )));
+    }
     if u.rbac_roles.0.iter().any(|r| r == rbac::OWNER) && !auth.subject.has_site_role(rbac::OWNER) {
         return Err(ApiError::forbidden());
     }
@@ -540,7 +548,8 @@ async fn set_status(
 }
 
 /// `PUT /users/{user}/status/suspend` (owner, user-admin): the user's
-/// tokens are refused from now on. 400 `You cannot suspend yourself.`
+/// tokens are refused from now on. 400 `You cannot suspend yourself.`, and
+/// 400 for a user with the `owner` role (remove the role first).
 #[utoipa::path(put, path = "/api/v2/users/{user}/status/suspend", tag = "Users",
     params(("user" = String, Path, description = "User ID, username, or me")),
     responses((status = 200, body = User), (status = 400, body = Message), (status = 403, body = Message)))]

@@ -371,7 +371,9 @@ mod tests {
             Utc::now(),
         );
         assert!(
-            !e.warnings.iter().any(|w| w.starts_with("Your license expires in")),
+            !e.warnings
+                .iter()
+                .any(|w| w.starts_with("Your license expires in")),
             "{:?}",
             e.warnings
         );

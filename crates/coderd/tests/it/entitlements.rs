@@ -241,7 +241,12 @@ both_licensed!(
             .iter()
             .filter(|w| w.starts_with("Your license expires in"))
             .collect();
-        assert_eq!(expiry, ["Your license expires in 20 days."], "{:?}", e.warnings);
+        assert_eq!(
+            expiry,
+            ["Your license expires in 20 days."],
+            "{:?}",
+            e.warnings
+        );
 
         // The renewal starts in 10 days, inside the current term.
         let mut renewal = LicenseAuthority::claims(&[("audit_log", 1)]);
@@ -251,7 +256,9 @@ both_licensed!(
         owner.client.add_license(&ca.sign(&renewal)).await.unwrap();
         let e = t.client().entitlements().await.unwrap();
         assert!(
-            !e.warnings.iter().any(|w| w.starts_with("Your license expires in")),
+            !e.warnings
+                .iter()
+                .any(|w| w.starts_with("Your license expires in")),
             "{:?}",
             e.warnings
         );

@@ -417,6 +417,34 @@ both!(suspended_users_are_refused, |t: TestServer| async move {
         owner.client.user("admin").await.unwrap().status,
         UserStatus::Active
     );
+    // An owner is not suspended, even by another owner (upstream): the
+    // role has to go first.
+    let r = t
+        .raw(
+            Method::PUT,
+            "/api/v2/users/alice/roles",
+            Some(owner.token()),
+            Some(r#"{"roles":["owner"]}"#),
+        )
+        .await;
+    r.expect(200);
+    let r = t
+        .raw(
+            Method::PUT,
+            "/api/v2/users/alice/status/suspend",
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(
+        r.message(),
+        "You cannot suspend a user with the \"owner\" role. You must remove the role first."
+    );
+    assert_eq!(
+        owner.client.user("alice").await.unwrap().status,
+        UserStatus::Active
+    );
 });
 
 both!(site_roles, |t: TestServer| async move {
@@ -560,52 +588,57 @@ both!(passwords, |t: TestServer| async move {
 // Only password users have a password (upstream): an owner cannot give an
 // OIDC user one, and a non-password user cannot log in with a password
 // even when a hash is stored for them (e.g. an imported user table).
-both!(non_password_users_have_no_password, |t: TestServer| async move {
-    let owner = t.owner().await;
-    let oidc = owner
-        .client
-        .create_user(&CreateUserRequest {
-            email: "sso@example.com".into(),
-            username: "sso".into(),
-            login_type: Some(codersdk::LoginType::Oidc),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let r = t
-        .raw(
-            Method::PUT,
-            "/api/v2/users/sso/password",
-            Some(owner.token()),
-            Some(r#"{"password":"SomeSecurePassword!"}"#),
-        )
-        .await;
-    r.expect(400);
-    assert_eq!(
-        r.message(),
-        "Users without password login type cannot change their password."
-    );
-    let stored = t.store().get_user_by_username("sso").await.unwrap();
-    assert_eq!(stored.hashed_password, "", "nothing written");
+both!(
+    non_password_users_have_no_password,
+    |t: TestServer| async move {
+        let owner = t.owner().await;
+        let oidc = owner
+            .client
+            .create_user(&CreateUserRequest {
+                email: "sso@example.com".into(),
+                username: "sso".into(),
+                login_type: Some(codersdk::LoginType::Oidc),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let r = t
+            .raw(
+                Method::PUT,
+                "/api/v2/users/sso/password",
+                Some(owner.token()),
+                Some(r#"{"password":"SomeSecurePassword!"}"#),
+            )
+            .await;
+        r.expect(400);
+        assert_eq!(
+            r.message(),
+            "Users without password login type cannot change their password."
+        );
+        let stored = t.store().get_user_by_username("sso").await.unwrap();
+        assert_eq!(stored.hashed_password, "", "nothing written");
 
-    t.store()
-        .update_user_password(oidc.id, &coderd::userpassword::hash(PASSWORD, 16))
-        .await
-        .unwrap();
-    let r = t
-        .raw(
-            Method::POST,
-            "/api/v2/users/login",
-            None,
-            Some(&format!(r#"{{"email":"sso@example.com","password":"{PASSWORD}"}}"#)),
-        )
-        .await;
-    r.expect(403);
-    assert_eq!(
+        t.store()
+            .update_user_password(oidc.id, &coderd::userpassword::hash(PASSWORD, 16))
+            .await
+            .unwrap();
+        let r = t
+            .raw(
+                Method::POST,
+                "/api/v2/users/login",
+                None,
+                Some(&format!(
+                    r#"{{"email":"sso@example.com","password":"{PASSWORD}"}}"#
+                )),
+            )
+            .await;
+        r.expect(403);
+        assert_eq!(
         r.message(),
         "Incorrect login type, attempting to use \"password\" but user is of login type \"oidc\""
     );
-});
+    }
+);
 
 both!(
     users_and_tokens_survive_restart,
