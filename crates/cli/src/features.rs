@@ -80,7 +80,8 @@ struct ListCmd {
 
 impl ListCmd {
     async fn run(self, globals: &Globals) -> Result<()> {
-        let client = globals.client()?;
+        // `GET /entitlements` needs no login (upstream); only the URL.
+        let client = globals.client_maybe_anonymous()?;
         let entitlements = client.entitlements().await?;
         match self.output {
             OutputFormat::Json => output::print_json(&entitlements),

@@ -80,6 +80,20 @@ impl Globals {
     }
 }
 
+impl Globals {
+    /// A client for a public endpoint: carries the session token when there
+    /// is one, and needs only the URL.
+    pub fn client_maybe_anonymous(&self) -> Result<Client> {
+        let Some(url) = self.url()? else {
+            bail!(NOT_LOGGED_IN);
+        };
+        Ok(match self.token()? {
+            Some(t) => Client::new(&url).with_token(t),
+            None => Client::new(&url),
+        })
+    }
+}
+
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }

@@ -109,7 +109,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn json_has_nul(v: &serde_json::Value) -> bool {
+/// True when a string (or object key) anywhere in `v` holds a NUL, which
+/// PostgreSQL cannot store in text.
+pub fn json_has_nul(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::String(s) => s.contains('\0'),
         serde_json::Value::Array(a) => a.iter().any(json_has_nul),

@@ -345,6 +345,12 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
         if !v.is_object() {
             return Err(ScimError::invalid_syntax("the body must be a JSON object"));
         }
+        // PostgreSQL cannot store NUL in text; refuse it on both backends.
+        if crate::extract::json_has_nul(&v) {
+            return Err(ScimError::invalid_value(
+                "strings must not contain the NUL character",
+            ));
+        }
         Ok(ScimBody(v))
     }
 }

@@ -1445,3 +1445,23 @@ both_licensed!(
         assert_eq!(names.len(), 8, "distinct Coder names: {names:?}");
     }
 );
+
+// A NUL character in a body is a 400 with nothing written, on both backends
+// (PostgreSQL cannot store it in text).
+both_licensed!(
+    nul_in_body_is_400,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let before = s.coder_user_count().await;
+        s.post(
+            "/Users",
+            json!({"userName": "nul\u{0}user", "emails": [{"value": "nul@example.com", "primary": true}]}),
+        )
+        .await
+        .err(400, "invalidValue");
+        s.post("/Groups", json!({"displayName": "bad\u{0}group"}))
+            .await
+            .err(400, "invalidValue");
+        assert_eq!(s.coder_user_count().await, before);
+    }
+);
