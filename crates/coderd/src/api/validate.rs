@@ -61,9 +61,12 @@ impl Validator {
     }
 }
 
-/// Upstream's username rule: `^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$`, at most 32.
+/// Upstream's username rule: `^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$`, at most 32,
+/// not `new` or `create` (upstream's reserved names); `me` is refused too,
+/// since `/users/me` always means the caller.
 pub fn is_valid_username(s: &str) -> bool {
-    !s.is_empty()
+    !matches!(s.to_ascii_lowercase().as_str(), "new" | "create" | "me")
+        && !s.is_empty()
         && s.len() <= 32
         && !s.starts_with('-')
         && !s.ends_with('-')
@@ -119,7 +122,7 @@ mod tests {
         for ok in ["a", "alice", "alice-bob", "A1-b2-c3", &"x".repeat(32)] {
             assert!(is_valid_username(ok), "{ok}");
         }
-        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "a.b", &"x".repeat(33)] {
+        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "a.b", "me", "New", &"x".repeat(33)] {
             assert!(!is_valid_username(bad), "{bad}");
         }
     }
