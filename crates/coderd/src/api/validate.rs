@@ -122,7 +122,18 @@ mod tests {
         for ok in ["a", "alice", "alice-bob", "A1-b2-c3", &"x".repeat(32)] {
             assert!(is_valid_username(ok), "{ok}");
         }
-        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "a.b", "me", "New", &"x".repeat(33)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "a b",
+            "a_b",
+            "a.b",
+            "me",
+            "New",
+            &"x".repeat(33),
+        ] {
             assert!(!is_valid_username(bad), "{bad}");
         }
     }
