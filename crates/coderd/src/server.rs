@@ -25,6 +25,14 @@ impl Server {
     /// Opens the database (running migrations), binds `listener` and starts
     /// serving. Returns once the server accepts connections.
     pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
+        anyhow::ensure!(
+            config.session_duration >= std::time::Duration::from_secs(60),
+            "--session-duration must be at least 1m (every login would expire at once)"
+        );
+        anyhow::ensure!(
+            config.max_token_lifetime >= std::time::Duration::from_secs(60),
+            "--max-token-lifetime must be at least 1m"
+        );
         let addr = listener.local_addr()?;
         let license_keys = crate::licensing::Keys::load(&config.license_public_keys)
             .context("load --license-public-key")?;

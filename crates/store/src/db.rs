@@ -30,17 +30,37 @@ impl Backend {
     pub fn describe(&self) -> String {
         match self {
             Backend::Sqlite(path) => format!("SQLite at {}", path.display()),
-            Backend::Postgres(url) => {
-                let shown = match url.split_once('@') {
-                    Some((creds, rest)) => match creds.rsplit_once(':') {
-                        Some((user, _pw)) if !user.ends_with('/') => format!("{user}:****@{rest}"),
-                        _ => url.clone(),
-                    },
-                    None => url.clone(),
-                };
-                format!("PostgreSQL at {shown}")
-            }
+            Backend::Postgres(url) => format!("PostgreSQL at {}", redact_password(url)),
         }
+    }
+}
+
+/// A connection URL with its password, if any, replaced by `****`.
+fn redact_password(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let Some((creds, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match creds.split_once(':') {
+        Some((user, _password)) => format!("{scheme}{user}:****@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        use super::redact_password as r;
+        assert_eq!(
+            r("postgres://u:secret@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
+        assert_eq!(r("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(r("postgres://h/db"), "postgres://h/db");
     }
 }
 

@@ -70,9 +70,13 @@ pub async fn post_token(
         std::time::Duration::from_nanos(req.lifetime as u64)
     };
     if lifetime > state.config.max_token_lifetime {
+        let max = state.config.max_token_lifetime.as_secs();
+        // Go's time.Duration text, as upstream prints it (`8760h0m0s`).
         return Err(ApiError::bad_request(format!(
-            "lifetime must be less than {}",
-            humantime::format_duration(state.config.max_token_lifetime)
+            "lifetime must be less than {}h{}m{}s",
+            max / 3600,
+            max % 3600 / 60,
+            max % 60
         )));
     }
     if lifetime.as_secs() == 0 {
