@@ -85,19 +85,10 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
-/// Starts a fresh server on `db`, runs `test` with its URL, stops the
-/// server and drops the database (also when the test panics).
-async fn with_server<F, Fut>(db: Db, test: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let data = TempDir::new().expect("temp dir");
-    let mut config = coderd::Config {
-        data_dir: Some(data.path().to_path_buf()),
-        password_hash_iterations: 16,
-        ..Default::default()
-    };
+/// Starts a server with `config` on `db` (a fresh PostgreSQL database when
+/// asked for); `None`, after saying so, when PostgreSQL is asked for but
+/// `CODER_TEST_POSTGRES_URL` is unset.
+async fn start_on(db: Db, mut config: coderd::Config) -> Option<(coderd::Server, Option<PgDb>)> {
     let pg = match db {
         Db::Sqlite => None,
         Db::Postgres => {
@@ -106,7 +97,7 @@ where
                 .filter(|u| !u.is_empty())
             else {
                 eprintln!("CODER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-                return;
+                return None;
             };
             let pg = PgDb::create(&admin).await;
             config.postgres_url = Some(pg.url.clone());
@@ -119,6 +110,25 @@ where
     let server = coderd::Server::start(config, listener)
         .await
         .expect("start server");
+    Some((server, pg))
+}
+
+/// Starts a fresh server on `db`, runs `test` with its URL, stops the
+/// server and drops the database (also when the test panics).
+async fn with_server<F, Fut>(db: Db, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let data = TempDir::new().expect("temp dir");
+    let config = coderd::Config {
+        data_dir: Some(data.path().to_path_buf()),
+        password_hash_iterations: 16,
+        ..Default::default()
+    };
+    let Some((server, pg)) = start_on(db, config).await else {
+        return;
+    };
     let result = AssertUnwindSafe(test(server.url())).catch_unwind().await;
     server.stop().await;
     if let Some(pg) = pg {
@@ -862,33 +872,15 @@ where
     let data = TempDir::new().expect("temp dir");
     let ca = coderd::testutil::LicenseAuthority::generate("enterprise-test");
     let key = ca.write_public_key(data.path());
-    let mut config = coderd::Config {
+    let config = coderd::Config {
         data_dir: Some(data.path().to_path_buf()),
         password_hash_iterations: 16,
         license_public_keys: vec![ca.key_spec(&key)],
         ..Default::default()
     };
-    let pg = match db {
-        Db::Sqlite => None,
-        Db::Postgres => {
-            let Some(admin) = std::env::var("CODER_TEST_POSTGRES_URL")
-                .ok()
-                .filter(|u| !u.is_empty())
-            else {
-                eprintln!("CODER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-                return;
-            };
-            let pg = PgDb::create(&admin).await;
-            config.postgres_url = Some(pg.url.clone());
-            Some(pg)
-        }
+    let Some((server, pg)) = start_on(db, config).await else {
+        return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let server = coderd::Server::start(config, listener)
-        .await
-        .expect("start server");
     let result = AssertUnwindSafe(test(server.url(), ca))
         .catch_unwind()
         .await;
@@ -1295,7 +1287,7 @@ async fn external_daemon(db: Db) {
     let data = TempDir::new().expect("temp dir");
     let ca = coderd::testutil::LicenseAuthority::generate("enterprise-test");
     let key = ca.write_public_key(data.path());
-    let mut config = coderd::Config {
+    let config = coderd::Config {
         data_dir: Some(data.path().to_path_buf()),
         password_hash_iterations: 16,
         license_public_keys: vec![ca.key_spec(&key)],
@@ -1304,27 +1296,9 @@ async fn external_daemon(db: Db) {
         provisioner_job_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let pg = match db {
-        Db::Sqlite => None,
-        Db::Postgres => {
-            let Some(admin) = std::env::var("CODER_TEST_POSTGRES_URL")
-                .ok()
-                .filter(|u| !u.is_empty())
-            else {
-                eprintln!("CODER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
-                return;
-            };
-            let pg = PgDb::create(&admin).await;
-            config.postgres_url = Some(pg.url.clone());
-            Some(pg)
-        }
+    let Some((server, pg)) = start_on(db, config).await else {
+        return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let server = coderd::Server::start(config, listener)
-        .await
-        .expect("start server");
     let url = server.url();
     let result = AssertUnwindSafe(async {
         let admin = first_user(&url).await;
