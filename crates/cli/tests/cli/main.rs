@@ -1411,3 +1411,99 @@ async fn external_daemon(db: Db) {
         std::panic::resume_unwind(panic);
     }
 }
+
+mod groups_cli {
+    #[tokio::test]
+    async fn groups_sqlite() {
+        super::with_licensed_server(super::Db::Sqlite, super::groups).await
+    }
+    #[tokio::test]
+    async fn groups_postgres() {
+        super::with_licensed_server(super::Db::Postgres, super::groups).await
+    }
+}
+
+/// `coderd groups create|list|edit|delete` as a user would run them, on a
+/// deployment licensed for `template_rbac`.
+async fn groups(url: String, ca: coderd::testutil::LicenseAuthority) {
+    let admin = first_user(&url).await;
+    // Unlicensed: one clear line, nothing created.
+    let out = admin.run(&["groups", "list"]).await;
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Template RBAC is an Enterprise feature"),
+        "{}",
+        out.stderr
+    );
+    let api = codersdk::Client::new(&url).with_token(admin.session());
+    api.add_license(&ca.sign(&coderd::testutil::LicenseAuthority::claims(&[(
+        "template_rbac",
+        1,
+    )])))
+    .await
+    .unwrap();
+    for name in ["alice", "bob"] {
+        admin
+            .run(&[
+                "users",
+                "create",
+                "--email",
+                &format!("{name}@example.com"),
+                "--username",
+                name,
+                "--password",
+                "SomeSecurePassw0rd!",
+            ])
+            .await
+            .success();
+    }
+    let out = admin
+        .run(&["groups", "create", "devs", "--quota-allowance", "10"])
+        .await
+        .success();
+    assert_eq!(out.stdout, "Successfully created group \"devs\"!\n");
+    admin
+        .run(&["groups", "edit", "devs", "-a", "alice", "-a", "bob"])
+        .await
+        .success();
+    admin
+        .run(&[
+            "groups",
+            "edit",
+            "devs",
+            "-r",
+            "bob",
+            "--name",
+            "developers",
+        ])
+        .await
+        .success();
+    let out = admin.run(&["groups", "list", "-o", "json"]).await.success();
+    let list: Vec<codersdk::Group> = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&str> = list.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["Everyone", "developers"]);
+    let devs = &list[1];
+    assert_eq!(devs.quota_allowance, 10);
+    let members: Vec<&str> = devs.members.iter().map(|m| m.username.as_str()).collect();
+    assert_eq!(members, ["alice"]);
+    let table = admin.run(&["groups", "list"]).await.success().stdout;
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("developers") && table.contains("alice"),
+        "{table}"
+    );
+    // Errors are one line; the Everyone group cannot be deleted.
+    let out = admin.run(&["groups", "create", "developers"]).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    let out = admin.run(&["groups", "delete", "Everyone"]).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("reserved group"), "{}", out.stderr);
+    let out = admin
+        .run(&["groups", "delete", "developers"])
+        .await
+        .success();
+    assert_eq!(out.stdout, "Successfully deleted group \"developers\"!\n");
+    assert_eq!(api.groups("default").await.unwrap().len(), 1);
+}
