@@ -11,7 +11,6 @@
 //!   HTML characters escaped and a trailing newline, like Go's encoder.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -191,9 +190,6 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => {
-                Err(ApiError::bad_request("Invalid path parameter.").detail(e.body_text()))
-            }
             Err(e) => Err(ApiError::bad_request("Invalid path parameter.").detail(e.body_text())),
         }
     }
@@ -214,10 +210,6 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
-                "Query parameters have invalid values.",
-            )
-            .detail(e.body_text())),
             Err(e) => Err(
                 ApiError::bad_request("Query parameters have invalid values.")
                     .detail(e.body_text()),

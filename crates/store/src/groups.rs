@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::{Conn, Store, Tx};
 use crate::error::{StoreError, StoreResult};
+use crate::provisioning::{all_by_ids, placeholders};
 use crate::types::User;
 
 /// `groups` row. `quota_allowance` is in credits per day.
@@ -92,13 +93,6 @@ pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()>
     Ok(())
 }
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// Stores a new group. A name already used in the organization is
     /// `Conflict("groups_org_name_idx")`.
@@ -116,6 +110,17 @@ impl Store {
             "SELECT * FROM groups WHERE id = $1",
             id
         )?)
+    }
+
+    /// Groups by id (one query); unknown ids are left out.
+    pub async fn groups_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Group>> {
+        let mut c = self.acquire().await?;
+        all_by_ids(
+            &mut c.conn(),
+            "SELECT * FROM groups WHERE id IN ({ids})",
+            ids,
+        )
+        .await
     }
 
     /// A group by organization and exact name.

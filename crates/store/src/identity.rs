@@ -39,7 +39,7 @@ fn list(s: String) -> StoreResult<StringList> {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -377,32 +377,13 @@ impl Store {
         &self,
         user_ids: &[Uuid],
     ) -> StoreResult<Vec<OrganizationMember>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT * FROM organization_members WHERE user_id IN ({}) ORDER BY created_at",
-            placeholders.join(", ")
-        );
         let mut c = self.acquire().await?;
-        let rows = match c.conn() {
-            Conn::Sqlite(c) => {
-                let mut q = sqlx::query_as::<_, OrganizationMember>(&sql);
-                for id in user_ids {
-                    q = q.bind(id);
-                }
-                q.fetch_all(&mut *c).await?
-            }
-            Conn::Postgres(c) => {
-                let mut q = sqlx::query_as::<_, OrganizationMember>(&sql);
-                for id in user_ids {
-                    q = q.bind(id);
-                }
-                q.fetch_all(&mut *c).await?
-            }
-        };
-        Ok(rows)
+        crate::provisioning::all_by_ids(
+            &mut c.conn(),
+            "SELECT * FROM organization_members WHERE user_id IN ({ids}) ORDER BY created_at",
+            user_ids,
+        )
+        .await
     }
 
     /// One membership.
@@ -645,31 +626,6 @@ impl Store {
 }
 
 impl Store {
-    /// A deployment-wide setting, if set.
-    pub async fn get_site_config(&self, key: &str) -> StoreResult<Option<String>> {
-        let mut c = self.acquire().await?;
-        let row: Option<(String,)> = q_opt!(
-            &mut c.conn(),
-            (String,),
-            "SELECT value FROM site_configs WHERE key = $1",
-            key
-        )?;
-        Ok(row.map(|r| r.0))
-    }
-
-    /// Sets a deployment-wide setting (upsert).
-    pub async fn upsert_site_config(&self, key: &str, value: &str) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        q_exec!(
-            &mut c.conn(),
-            "INSERT INTO site_configs (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            key,
-            value
-        )?;
-        Ok(())
-    }
-
     /// Sets a setting only if it is unset; returns the value now stored
     /// (so replicas starting together agree on one deployment id).
     pub async fn insert_site_config_if_absent(

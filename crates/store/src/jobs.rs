@@ -152,13 +152,6 @@ impl Store {
         }))
     }
 
-    /// Appends logs written by the server itself (the reaper, cancels).
-    pub async fn append_job_logs(&self, id: Uuid, logs: &[NewJobLog]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_logs(&mut tx.conn(), id, logs).await?;
-        tx.commit().await
-    }
-
     /// A job's logs with `id > after`, in order.
     pub async fn job_logs(&self, job_id: Uuid, after: i64) -> StoreResult<Vec<ProvisionerJobLog>> {
         let mut c = self.acquire().await?;
@@ -282,18 +275,6 @@ impl Store {
         )?;
         tx.commit().await?;
         Ok(Ok(job))
-    }
-
-    /// Writes the cost CommitQuota accepted onto the job's build.
-    pub async fn set_build_daily_cost(&self, job_id: Uuid, daily_cost: i32) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        q_exec!(
-            &mut c.conn(),
-            "UPDATE workspace_builds SET daily_cost = $2 WHERE job_id = $1",
-            job_id,
-            daily_cost
-        )?;
-        Ok(())
     }
 
     /// Marks a job canceled. A pending job is finished at once (no daemon

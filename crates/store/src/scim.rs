@@ -25,6 +25,7 @@ use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
 use crate::groups::Group;
 use crate::identity::{insert_member, insert_user};
+use crate::provisioning::placeholders;
 use crate::types::{OrganizationMember, StringList, User};
 
 /// The `Conflict` name for an optimistic-concurrency miss (retry).
@@ -101,13 +102,6 @@ fn status_of(active: bool) -> &'static str {
     } else {
         "suspended"
     }
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 async fn get_user(c: &mut Conn<'_>, id: Uuid) -> StoreResult<ScimUser> {
@@ -579,14 +573,13 @@ impl Store {
             now
         )?;
         add_members(&mut c, id, add).await?;
-        for user in remove {
-            q_exec!(
-                &mut c,
-                "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
-                id,
-                user
-            )?;
-        }
+        exec_for_members(
+            &mut c,
+            "DELETE FROM group_members WHERE group_id = $1 AND user_id IN ({ids})",
+            id,
+            remove,
+        )
+        .await?;
         let sql = format!("{SG_SELECT} AND g.id = $2");
         let out = q_one!(&mut c, ScimGroup, &sql, organization_id, id)?;
         tx.commit().await?;
@@ -597,15 +590,48 @@ impl Store {
 /// Adds provisioned SCIM users to a group; other ids and existing members
 /// are skipped.
 async fn add_members(c: &mut Conn<'_>, group_id: Uuid, users: &[Uuid]) -> StoreResult<()> {
-    for user in users {
-        q_exec!(
-            &mut *c,
-            "INSERT INTO group_members (group_id, user_id) \
-             SELECT $1, s.user_id FROM scim_users s WHERE s.user_id = $2 AND s.deprovisioned = FALSE \
-             ON CONFLICT DO NOTHING",
-            group_id,
-            user
-        )?;
+    exec_for_members(
+        c,
+        "INSERT INTO group_members (group_id, user_id) \
+         SELECT $1, s.user_id FROM scim_users s WHERE s.user_id IN ({ids}) AND s.deprovisioned = FALSE \
+         ON CONFLICT DO NOTHING",
+        group_id,
+        users,
+    )
+    .await
+}
+
+/// Most user ids bound in one statement (well under SQLite's and
+/// PostgreSQL's limits on bound parameters).
+const MEMBER_CHUNK: usize = 1000;
+
+/// Runs `sql` with `$1` bound to `group_id` and `{ids}` standing for a list
+/// of user ids (`$2..`), in chunks of [`MEMBER_CHUNK`] ids: one statement
+/// per chunk instead of one per user. An empty list runs nothing.
+async fn exec_for_members(
+    c: &mut Conn<'_>,
+    sql: &str,
+    group_id: Uuid,
+    users: &[Uuid],
+) -> StoreResult<()> {
+    for chunk in users.chunks(MEMBER_CHUNK) {
+        let sql = sql.replace("{ids}", &placeholders(2, chunk.len()));
+        match &mut *c {
+            Conn::Sqlite(c) => {
+                let mut q = sqlx::query(&sql).bind(group_id);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut **c).await?;
+            }
+            Conn::Postgres(c) => {
+                let mut q = sqlx::query(&sql).bind(group_id);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut **c).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -158,16 +158,6 @@ impl Store {
         tx.commit().await
     }
 
-    /// Gives the organization's Everyone group `use` on a template.
-    pub async fn grant_template_to_everyone(
-        &self,
-        template_id: Uuid,
-        organization_id: Uuid,
-    ) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        grant_everyone(&mut c.conn(), template_id, organization_id).await
-    }
-
     /// The best role `user_id` has on every template where it has one:
     /// directly, through a group it is in, or through the Everyone group of
     /// an organization it belongs to. One query.

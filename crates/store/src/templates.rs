@@ -96,33 +96,6 @@ impl Store {
         )?)
     }
 
-    /// The version a job imports.
-    pub async fn get_template_version_by_job(&self, job_id: Uuid) -> StoreResult<TemplateVersion> {
-        let mut c = self.acquire().await?;
-        Ok(q_one!(
-            &mut c.conn(),
-            TemplateVersion,
-            "SELECT * FROM template_versions WHERE job_id = $1",
-            job_id
-        )?)
-    }
-
-    /// A template's version by name (case-insensitive).
-    pub async fn get_template_version_by_name(
-        &self,
-        template_id: Uuid,
-        name: &str,
-    ) -> StoreResult<TemplateVersion> {
-        let mut c = self.acquire().await?;
-        Ok(q_one!(
-            &mut c.conn(),
-            TemplateVersion,
-            "SELECT * FROM template_versions WHERE template_id = $1 AND lower(name) = lower($2)",
-            template_id,
-            name
-        )?)
-    }
-
     /// Versions by id (one query).
     pub async fn template_versions_by_ids(
         &self,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
+use crate::identity::like_escape;
 use crate::provisioning::{all_by_ids, insert_job, ProvisionerJob};
 
 /// `workspaces` row. `ttl` is in milliseconds.
@@ -78,18 +79,6 @@ async fn insert_build(c: &mut Conn<'_>, b: &WorkspaceBuild) -> StoreResult<()> {
         b.daily_cost
     )?;
     Ok(())
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {

@@ -5,7 +5,7 @@
 //! (every upstream client reads it), not the bare user array in the seed's
 //! example.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::State;
 use codersdk::{
@@ -144,30 +144,45 @@ pub async fn patch_template_acl(
         req.group_perms.as_ref().unwrap_or(&BTreeMap::new()),
         &mut errors,
     );
+    // One query per list, whatever the number of ids.
+    let user_ids: Vec<Uuid> = users.iter().map(|(id, _)| *id).collect();
+    let known_users: HashSet<Uuid> = state
+        .store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .filter(|u| !u.deleted)
+        .map(|u| u.id)
+        .collect();
     for (id, _) in &users {
-        match state.store.get_user_by_id(*id).await {
-            Ok(_) => {}
-            Err(store::StoreError::NotFound) => errors.push(ValidationError {
+        if !known_users.contains(id) {
+            errors.push(ValidationError {
                 field: "user_perms".into(),
                 detail: format!(
                     "Failed to find resource with ID {:?}: user not found",
                     id.to_string()
                 ),
-            }),
-            Err(e) => return Err(e.into()),
+            });
         }
     }
+    let group_ids: Vec<Uuid> = groups.iter().map(|(id, _)| *id).collect();
+    let known_groups: HashSet<Uuid> = state
+        .store
+        .groups_by_ids(&group_ids)
+        .await?
+        .into_iter()
+        .filter(|g| g.organization_id == t.organization_id)
+        .map(|g| g.id)
+        .collect();
     for (id, _) in &groups {
-        match state.store.get_group_by_id(*id).await {
-            Ok(g) if g.organization_id == t.organization_id => {}
-            Ok(_) | Err(store::StoreError::NotFound) => errors.push(ValidationError {
+        if !known_groups.contains(id) {
+            errors.push(ValidationError {
                 field: "group_perms".into(),
                 detail: format!(
                     "Failed to find resource with ID {:?}: group not found",
                     id.to_string()
                 ),
-            }),
-            Err(e) => return Err(e.into()),
+            });
         }
     }
     if !errors.is_empty() {

@@ -194,21 +194,12 @@ pub async fn post_template(
             field_error("template_version_id", "required", "").detail,
         );
     }
-    if !req.name.is_empty() {
-        validate_meta(
-            &mut v,
-            Some(&req.name),
-            Some(&req.display_name),
-            Some(&req.description),
-        );
-    } else {
-        validate_meta(
-            &mut v,
-            None,
-            Some(&req.display_name),
-            Some(&req.description),
-        );
-    }
+    validate_meta(
+        &mut v,
+        Some(req.name.as_str()).filter(|n| !n.is_empty()),
+        Some(&req.display_name),
+        Some(&req.description),
+    );
     if req.default_ttl_ms.is_some_and(|t| t < 0) {
         v.push("default_ttl_ms", "Must be a positive integer.");
     }

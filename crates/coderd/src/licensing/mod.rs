@@ -97,11 +97,6 @@ impl Keys {
         })
     }
 
-    /// The trusted key ids.
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// True when no key is trusted (every license is refused).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::error::{ScimError, ScimResult};
 use super::{
-    base_url, check_if_match, discovery, not_modified, parse_id, project, resource_response,
-    stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
+    base_url, check_if_match, default_org, discovery, not_modified, parse_id, project,
+    resource_response, stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
 };
 use crate::api::groups::is_valid_group_name;
 use crate::state::AppState;
@@ -105,18 +105,6 @@ fn name_candidates(display: &str) -> Vec<String> {
         .chain((2..=200).map(|i| format!("{stem}-{i}")))
         .filter(|n| is_valid_group_name(n))
         .collect()
-}
-
-async fn default_org(state: &AppState) -> ScimResult<Uuid> {
-    match state.store.get_default_organization().await {
-        Ok(o) => Ok(o.id),
-        Err(StoreError::NotFound) => Err(ScimError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the deployment has no organization yet: create the first user",
-        )),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Every exposed group, rendered (three queries).

@@ -597,6 +597,20 @@ pub fn project(v: Value, schema: &ScimSchema, attrs: &Attrs) -> Value {
     Value::Object(obj)
 }
 
+/// The default organization's id, where SCIM users and groups live; 503
+/// `unavailable` before the first user (and so the organization) exists.
+pub async fn default_org(state: &AppState) -> ScimResult<uuid::Uuid> {
+    match state.store.get_default_organization().await {
+        Ok(o) => Ok(o.id),
+        Err(store::StoreError::NotFound) => Err(ScimError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the deployment has no organization yet: create the first user",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Parses a resource id (a UUID); anything else is an unknown id (404).
 pub fn parse_id(resource: &str, raw: &str) -> ScimResult<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).map_err(|_| ScimError::not_found(resource, raw))

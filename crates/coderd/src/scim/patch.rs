@@ -308,20 +308,7 @@ fn sub_attr(
     value: Option<&Value>,
 ) {
     let key = def.name.clone();
-    let set = |e: &mut Value| {
-        if !e.is_object() {
-            *e = Value::Object(Map::new());
-        }
-        let o = e.as_object_mut().expect("object");
-        match (kind, value) {
-            (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
-                o.remove(sub);
-            }
-            (_, Some(v)) => {
-                o.insert(sub.to_owned(), v.clone());
-            }
-        }
-    };
+    let set = |e: &mut Value| set_sub(e, sub, kind, value);
     if def.multi_valued {
         let list = obj.entry(key).or_insert(Value::Array(Vec::new()));
         if let Value::Array(items) = list {
@@ -438,24 +425,30 @@ fn apply_to_elem(
     value: Option<&Value>,
 ) {
     match sub {
-        Some(sub) => {
-            if !elem.is_object() {
-                *elem = Value::Object(Map::new());
-            }
-            let o = elem.as_object_mut().expect("object");
-            match (kind, value) {
-                (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
-                    o.remove(sub);
-                }
-                (_, Some(v)) => {
-                    o.insert(sub.to_owned(), v.clone());
-                }
-            }
-        }
+        Some(sub) => set_sub(elem, sub, kind, value),
         None => {
             if let Some(v) = value {
                 merge(elem, def, v);
             }
+        }
+    }
+}
+
+/// Sets (or, for `remove` or a null value, removes) sub-attribute `sub` of
+/// `elem`, which becomes an object first if it is not one.
+fn set_sub(elem: &mut Value, sub: &str, kind: OpKind, value: Option<&Value>) {
+    if !elem.is_object() {
+        *elem = Value::Object(Map::new());
+    }
+    let Some(o) = elem.as_object_mut() else {
+        return;
+    };
+    match (kind, value) {
+        (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+            o.remove(sub);
+        }
+        (_, Some(v)) => {
+            o.insert(sub.to_owned(), v.clone());
         }
     }
 }

@@ -28,8 +28,8 @@ use store::StoreError;
 use super::error::{ScimError, ScimResult};
 use super::filter::{get_ci, user_name_eq};
 use super::{
-    base_url, check_if_match, discovery, not_modified, parse_id, project, resource_response,
-    stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
+    base_url, check_if_match, default_org, discovery, not_modified, parse_id, project,
+    resource_response, stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
 };
 use crate::api::validate::{is_valid_email, is_valid_username};
 use crate::state::AppState;
@@ -213,22 +213,6 @@ fn username_candidates(user_name: &str, email: &str) -> Vec<String> {
         out.push(format!("{stem}-{}", random_suffix(4)));
     }
     out
-}
-
-fn store_error(e: StoreError) -> ScimError {
-    ScimError::from(e)
-}
-
-async fn default_org(state: &AppState) -> ScimResult<uuid::Uuid> {
-    match state.store.get_default_organization().await {
-        Ok(o) => Ok(o.id),
-        Err(StoreError::NotFound) => Err(ScimError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the deployment has no organization yet: create the first user",
-        )),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Renders one user with its groups (one extra query).
@@ -419,7 +403,7 @@ pub async fn post_user(
             Err(StoreError::Conflict(c)) if c.contains("username") && attempt < 3 => {
                 attempt += 1;
             }
-            other => break other.map_err(store_error)?,
+            other => break other?,
         }
     };
     tracing::info!(user = %row.user_id, username = %row.username, created, "scim: user provisioned");

@@ -503,3 +503,80 @@ both_quota!(
         assert_eq!(q.json, json!({"credits_consumed": 8, "budget": 10}));
     }
 );
+
+both_quota!(
+    template_acl_checks_many_ids_at_once,
+    |t: TestServer, owner: Owner| async move {
+        let (_, alice) = t.member(&owner.client, "alice").await;
+        let (_, bob) = t.member(&owner.client, "bob").await;
+        let devs = group_with(&t, &owner, "devs", 0, &[alice]).await;
+        let tpl = prov::create_template(&owner.client, "acl-many", &costing(1), &[]).await;
+        let acl_path = format!("/api/v2/templates/{}/acl", tpl.id);
+        let (ghost_user, ghost_group) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        // Known and unknown ids together: one validation per unknown id,
+        // users before groups, and nothing written.
+        let r = t
+            .raw(
+                Method::PATCH,
+                &acl_path,
+                Some(owner.token()),
+                Some(
+                    &json!({
+                        "user_perms": {alice.to_string(): "use", bob.to_string(): "admin", ghost_user.to_string(): "use"},
+                        "group_perms": {devs.clone(): "use", ghost_group.to_string(): "admin"},
+                    })
+                    .to_string(),
+                ),
+            )
+            .await;
+        r.expect(400);
+        let v = r.json["validations"].as_array().unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["field"], "user_perms");
+        assert_eq!(
+            v[0]["detail"],
+            format!(
+                "Failed to find resource with ID {:?}: user not found",
+                ghost_user.to_string()
+            )
+        );
+        assert_eq!(v[1]["field"], "group_perms");
+        assert_eq!(
+            v[1]["detail"],
+            format!(
+                "Failed to find resource with ID {:?}: group not found",
+                ghost_group.to_string()
+            )
+        );
+        let r = t
+            .raw(Method::GET, &acl_path, Some(owner.token()), None)
+            .await;
+        assert_eq!(r.json["users"], json!([]));
+        // Only known ids: all of them are written.
+        t.raw(
+            Method::PATCH,
+            &acl_path,
+            Some(owner.token()),
+            Some(
+                &json!({
+                    "user_perms": {alice.to_string(): "use", bob.to_string(): "admin"},
+                    "group_perms": {devs.clone(): "use"},
+                })
+                .to_string(),
+            ),
+        )
+        .await
+        .expect(200);
+        let r = t
+            .raw(Method::GET, &acl_path, Some(owner.token()), None)
+            .await;
+        assert_eq!(r.json["users"].as_array().unwrap().len(), 2);
+        let groups: Vec<&str> = r.json["group"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap())
+            .collect();
+        assert!(groups.contains(&devs.as_str()), "{groups:?}");
+    }
+);
