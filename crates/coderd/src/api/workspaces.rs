@@ -178,16 +178,15 @@ pub async fn post_workspace(
         v.push("ttl_ms", "ttl must be at least one minute");
     }
     v.finish()?;
-    if state
-        .store
-        .get_organization_member(org.id, owner.id)
-        .await
-        .is_err()
-    {
-        return Err(ApiError::bad_request(format!(
-            "User {:?} is not a member of the organization.",
-            owner.username
-        )));
+    match state.store.get_organization_member(org.id, owner.id).await {
+        Ok(_) => {}
+        Err(store::StoreError::NotFound) => {
+            return Err(ApiError::bad_request(format!(
+                "User {:?} is not a member of the organization.",
+                owner.username
+            )))
+        }
+        Err(e) => return Err(e.into()),
     }
     let template_id = req.template_id.expect("validated");
     let found = match state.store.get_template(template_id).await {
