@@ -113,6 +113,19 @@ async fn start_on(db: Db, mut config: coderd::Config) -> Option<(coderd::Server,
     Some((server, pg))
 }
 
+/// Awaits `test`, then stops the server and drops its database, also when
+/// the test panics (the panic is re-raised afterwards).
+async fn finish(server: coderd::Server, pg: Option<PgDb>, test: impl Future<Output = ()>) {
+    let result = AssertUnwindSafe(test).catch_unwind().await;
+    server.stop().await;
+    if let Some(pg) = pg {
+        pg.drop_database().await;
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Starts a fresh server on `db`, runs `test` with its URL, stops the
 /// server and drops the database (also when the test panics).
 async fn with_server<F, Fut>(db: Db, test: F)
@@ -129,14 +142,8 @@ where
     let Some((server, pg)) = start_on(db, config).await else {
         return;
     };
-    let result = AssertUnwindSafe(test(server.url())).catch_unwind().await;
-    server.stop().await;
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    let url = server.url();
+    finish(server, pg, test(url)).await;
 }
 
 /// Declares each test once per backend: `sqlite::NAME` and `postgres::NAME`.
@@ -881,16 +888,8 @@ where
     let Some((server, pg)) = start_on(db, config).await else {
         return;
     };
-    let result = AssertUnwindSafe(test(server.url(), ca))
-        .catch_unwind()
-        .await;
-    server.stop().await;
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    let url = server.url();
+    finish(server, pg, test(url, ca)).await;
 }
 
 mod licensed {
@@ -1300,7 +1299,7 @@ async fn external_daemon(db: Db) {
         return;
     };
     let url = server.url();
-    let result = AssertUnwindSafe(async {
+    finish(server, pg, async {
         let admin = first_user(&url).await;
         let api = codersdk::Client::new(&url).with_token(admin.session());
         let claims =
@@ -1401,15 +1400,7 @@ async fn external_daemon(db: Db) {
         assert!(out.stdout.contains("daily cost 5"), "{out:#?}");
         let _ = again.kill().await;
     })
-    .catch_unwind()
     .await;
-    server.stop().await;
-    if let Some(pg) = pg {
-        pg.drop_database().await;
-    }
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 mod groups_cli {
