@@ -41,6 +41,34 @@ macro_rules! both_quota {
     };
 }
 
+/// `GET /workspace-quota/me` as `member`.
+async fn quota_of_me(t: &TestServer, member: &codersdk::Client) -> Resp {
+    t.raw(
+        Method::GET,
+        "/api/v2/workspace-quota/me",
+        member.token(),
+        None,
+    )
+    .await
+}
+
+/// Starts a build with `transition` on a workspace.
+async fn transition(
+    c: &codersdk::Client,
+    workspace: uuid::Uuid,
+    transition: &str,
+) -> codersdk::WorkspaceBuild {
+    c.create_workspace_build(
+        workspace,
+        &CreateWorkspaceBuildRequest {
+            transition: transition.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn costing(cost: i64) -> serde_json::Value {
     json!({"resources": [{"name": "dev", "type": "echo_instance", "daily_cost": cost}]})
 }
@@ -338,14 +366,7 @@ both_quota!(
                 .status,
             ProvisionerJobStatus::Succeeded
         );
-        let q = t
-            .raw(
-                Method::GET,
-                "/api/v2/workspace-quota/me",
-                member.token(),
-                None,
-            )
-            .await;
+        let q = quota_of_me(&t, &member).await;
         assert_eq!(q.json, json!({"credits_consumed": 8, "budget": 10}));
         // The third would take 12 > 10: insufficient quota, with the figures in its logs.
         let w3 = prov::create_workspace(&member, "three", tpl.id).await;
@@ -366,49 +387,17 @@ both_quota!(
                 "missing {want:?} in {logs:?}"
             );
         }
-        let q = t
-            .raw(
-                Method::GET,
-                "/api/v2/workspace-quota/me",
-                member.token(),
-                None,
-            )
-            .await;
+        let q = quota_of_me(&t, &member).await;
         assert_eq!(q.json["credits_consumed"], 8);
         // Stopping one frees its cost; the third then starts.
-        let stop = member
-            .create_workspace_build(
-                w1.id,
-                &CreateWorkspaceBuildRequest {
-                    transition: "stop".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let stop = transition(&member, w1.id, "stop").await;
         assert_eq!(
             prov::wait_build(&member, stop.id).await.job.status,
             ProvisionerJobStatus::Succeeded
         );
-        let q = t
-            .raw(
-                Method::GET,
-                "/api/v2/workspace-quota/me",
-                member.token(),
-                None,
-            )
-            .await;
+        let q = quota_of_me(&t, &member).await;
         assert_eq!(q.json["credits_consumed"], 4);
-        let retry = member
-            .create_workspace_build(
-                w3.id,
-                &CreateWorkspaceBuildRequest {
-                    transition: "start".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let retry = transition(&member, w3.id, "start").await;
         let retry = prov::wait_build(&member, retry.id).await;
         assert_eq!(
             retry.job.status,
@@ -416,14 +405,7 @@ both_quota!(
             "{:?}",
             retry.job.error
         );
-        let q = t
-            .raw(
-                Method::GET,
-                "/api/v2/workspace-quota/me",
-                member.token(),
-                None,
-            )
-            .await;
+        let q = quota_of_me(&t, &member).await;
         assert_eq!(q.json, json!({"credits_consumed": 8, "budget": 10}));
         // A build that does not raise the cost passes even over budget: lower the budget, restart w2.
         let devs = t
@@ -443,16 +425,7 @@ both_quota!(
         )
         .await
         .expect(200);
-        let again = member
-            .create_workspace_build(
-                w2.id,
-                &CreateWorkspaceBuildRequest {
-                    transition: "start".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let again = transition(&member, w2.id, "start").await;
         assert_eq!(
             prov::wait_build(&member, again.id).await.job.status,
             ProvisionerJobStatus::Succeeded
@@ -492,14 +465,7 @@ both_quota!(
             }
         }
         assert_eq!((ok, refused), (2, 8));
-        let q = t
-            .raw(
-                Method::GET,
-                "/api/v2/workspace-quota/me",
-                member.token(),
-                None,
-            )
-            .await;
+        let q = quota_of_me(&t, &member).await;
         assert_eq!(q.json, json!({"credits_consumed": 8, "budget": 10}));
     }
 );
