@@ -93,6 +93,16 @@ pub struct Config {
     /// PBKDF2 iterations for new password hashes (not a flag; tests lower it).
     #[arg(skip = crate::userpassword::DEFAULT_ITERATIONS)]
     pub password_hash_iterations: u32,
+
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (not a flag; 30 s; tests lower it).
+    #[arg(skip = crate::server::HEADER_READ_TIMEOUT)]
+    pub header_read_timeout: Duration,
+
+    /// How long a request body may go without a byte arriving before the
+    /// request is answered 408 (not a flag; 30 s; tests lower it).
+    #[arg(skip = crate::api::BODY_READ_TIMEOUT)]
+    pub body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -147,6 +157,8 @@ impl Default for Config {
             replica_update_interval: Duration::from_secs(5),
             password_hash_iterations: crate::userpassword::DEFAULT_ITERATIONS,
             scim_auth_header: None,
+            header_read_timeout: crate::server::HEADER_READ_TIMEOUT,
+            body_read_timeout: crate::api::BODY_READ_TIMEOUT,
         }
     }
 }

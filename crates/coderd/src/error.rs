@@ -87,11 +87,12 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, message)
     }
 
-    /// 500: logs the cause, answers the generic message (the cause as
-    /// detail, as upstream does).
+    /// 500: logs the cause (inside the request's span, so the line names
+    /// the request id) and answers only the generic message: a database's
+    /// or a library's text never reaches the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL).detail(cause.to_string())
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL)
     }
 }
 

@@ -72,7 +72,16 @@ pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
             let too_large = std::error::Error::source(&e)
                 .map(|s| s.is::<http_body_util::LengthLimitError>())
                 .unwrap_or(false);
-            if too_large {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            let mut timed_out = false;
+            while let Some(c) = cause {
+                timed_out |= c.is::<tower_http::timeout::TimeoutError>();
+                cause = c.source();
+            }
+            if timed_out {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "Request body read timed out.")
+                    .detail("The client sent no part of the body for too long.")
+            } else if too_large {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
                     .detail(format!("The body must be at most {limit} bytes."))
             } else {

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -114,17 +115,12 @@ impl Server {
         }
 
         let app = crate::api::app(state.clone());
-        let mut stop = rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let res = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|v| *v).await;
-                })
-                .await;
-            if let Err(err) = res {
-                tracing::error!(%err, "http server failed");
-            }
-        }));
+        tasks.push(tokio::spawn(serve_http(
+            listener,
+            app,
+            config.header_read_timeout,
+            rx.clone(),
+        )));
 
         if config.prometheus_enable {
             let prom = TcpListener::bind(&config.prometheus_address)
@@ -185,6 +181,64 @@ impl Server {
         self.state.replicas.stop().await;
         self.state.store.close().await;
     }
+}
+
+/// How long a client may take to send a request's headers before its
+/// connection is closed (a half-sent request holds no connection for long);
+/// the default of `Config::header_read_timeout`.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP/1.1 accept loop (websocket upgrades included): like
+/// `axum::serve`, plus a header-read timeout and `TCP_NODELAY`. When
+/// `stop` turns true it stops accepting, lets in-flight requests finish
+/// (idle keep-alive connections are closed) and returns.
+async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        // Reap finished connections so the set holds only live ones.
+        while conns.try_join_next().is_some() {}
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off, go on.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stop.clone();
+        conns.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let res = tokio::select! {
+                res = conn.as_mut() => res,
+                _ = async { let _ = stop.wait_for(|v| *v).await; } => {
+                    // Finish the request in flight, then close.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(err) = res {
+                tracing::debug!(%err, "http connection ended with an error");
+            }
+        });
+    }
+    while conns.join_next().await.is_some() {}
 }
 
 /// `coderd server`: binds `--http-address`, logs the URL and database, and

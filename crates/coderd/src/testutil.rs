@@ -165,3 +165,21 @@ impl LicenseAuthority {
         )
     }
 }
+
+/// A handler that always panics: mounted (with the `testutil` feature only)
+/// at `/api/v2/testutil/panic` and `/scim/v2/testutil/panic`, so tests can
+/// check that a panicking handler answers a 500 and the server goes on.
+pub async fn panic_handler() -> &'static str {
+    panic!("testutil: this handler always panics")
+}
+
+/// `GET /api/v2/testutil/panic` ([`panic_handler`]).
+pub fn api_routes() -> axum::Router<crate::state::AppState> {
+    axum::Router::new().route("/api/v2/testutil/panic", axum::routing::get(panic_handler))
+}
+
+/// `GET /scim/v2/testutil/panic` ([`panic_handler`]), under the SCIM
+/// router's panic handler.
+pub fn scim_routes() -> axum::Router<crate::state::AppState> {
+    axum::Router::new().route("/scim/v2/testutil/panic", axum::routing::get(panic_handler))
+}

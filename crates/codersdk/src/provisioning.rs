@@ -24,6 +24,9 @@ pub const SCOPE_ORGANIZATION: &str = "organization";
 /// `scope=user`: only the owner's own daemons may run the job.
 pub const SCOPE_USER: &str = "user";
 
+/// Header a daemon sends a provisioner key in (upstream's
+/// `codersdk.ProvisionerDaemonKey`).
+pub const PROVISIONER_DAEMON_KEY_HEADER: &str = "Coder-Provisioner-Daemon-Key";
 /// The header an external daemon authenticates with instead of a session
 /// token, matched against the server's `--provisioner-daemon-psk`.
 pub const PROVISIONER_DAEMON_PSK_HEADER: &str = "Coder-Provisioner-Daemon-PSK";

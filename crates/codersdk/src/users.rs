@@ -189,3 +189,43 @@ pub struct LoginWithPasswordRequest {
 pub struct LoginWithPasswordResponse {
     pub session_token: String,
 }
+
+/// `codersdk.AuthMethods`: the sign-in methods `GET /users/authmethods`
+/// reports to the login page and the CLI (no session needed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuthMethods {
+    /// `--terms-of-service-url`; omitted when unset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub terms_of_service_url: String,
+    /// Password login (off with `--disable-password-auth`).
+    pub password: AuthMethod,
+    /// GitHub OAuth2 login.
+    pub github: GithubAuthMethod,
+    /// OpenID Connect login, with the button's text and icon.
+    pub oidc: OidcAuthMethod,
+}
+
+/// `codersdk.AuthMethod`: `{"enabled": bool}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuthMethod {
+    pub enabled: bool,
+}
+
+/// `codersdk.GithubAuthMethod`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GithubAuthMethod {
+    pub enabled: bool,
+    #[serde(default)]
+    pub default_provider_configured: bool,
+}
+
+/// `codersdk.OIDCAuthMethod`; note upstream's camelCase `signInText` and
+/// `iconUrl`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OidcAuthMethod {
+    pub enabled: bool,
+    #[serde(rename = "signInText", default)]
+    pub sign_in_text: String,
+    #[serde(rename = "iconUrl", default)]
+    pub icon_url: String,
+}

@@ -163,41 +163,44 @@ impl Store {
     }
 
     /// Active, non-deleted members of the given groups, by username; the
-    /// Everyone group expands to its organization's members. One query.
+    /// Everyone group expands to its organization's members. One query per
+    /// chunk of group ids (any number of ids works).
     pub async fn group_members(&self, group_ids: &[Uuid]) -> StoreResult<Vec<GroupMember>> {
-        if group_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let n = group_ids.len();
-        let sql = format!(
-            "SELECT gm.group_id AS g_id, {USER_COLS_U} FROM group_members gm \
-             JOIN users u ON u.id = gm.user_id \
-             WHERE gm.group_id IN ({a}) AND u.status = 'active' AND u.deleted = FALSE \
-             UNION ALL \
-             SELECT om.organization_id AS g_id, {USER_COLS_U} FROM organization_members om \
-             JOIN users u ON u.id = om.user_id \
-             WHERE om.organization_id IN ({b}) AND u.status = 'active' AND u.deleted = FALSE \
-             ORDER BY 4",
-            a = placeholders(1, n),
-            b = placeholders(n + 1, n),
-        );
         let mut c = self.acquire().await?;
-        let rows: Vec<MemberRow> = match c.conn() {
-            Conn::Sqlite(c) => {
-                let mut q = sqlx::query_as::<_, MemberRow>(&sql);
-                for id in group_ids.iter().chain(group_ids) {
-                    q = q.bind(id);
+        let mut rows: Vec<MemberRow> = Vec::new();
+        // Each id is bound twice: half a chunk of groups per statement.
+        let size = (crate::provisioning::id_chunk(&c.conn()) / 2).max(1);
+        for chunk in group_ids.chunks(size) {
+            let n = chunk.len();
+            let sql = format!(
+                "SELECT gm.group_id AS g_id, {USER_COLS_U} FROM group_members gm \
+                 JOIN users u ON u.id = gm.user_id \
+                 WHERE gm.group_id IN ({a}) AND u.status = 'active' AND u.deleted = FALSE \
+                 UNION ALL \
+                 SELECT om.organization_id AS g_id, {USER_COLS_U} FROM organization_members om \
+                 JOIN users u ON u.id = om.user_id \
+                 WHERE om.organization_id IN ({b}) AND u.status = 'active' AND u.deleted = FALSE \
+                 ORDER BY 4",
+                a = placeholders(1, n),
+                b = placeholders(n + 1, n),
+            );
+            match c.conn() {
+                Conn::Sqlite(c) => {
+                    let mut q = sqlx::query_as::<_, MemberRow>(&sql);
+                    for id in chunk.iter().chain(chunk) {
+                        q = q.bind(id);
+                    }
+                    rows.extend(q.fetch_all(&mut *c).await?);
                 }
-                q.fetch_all(&mut *c).await?
-            }
-            Conn::Postgres(c) => {
-                let mut q = sqlx::query_as::<_, MemberRow>(&sql);
-                for id in group_ids.iter().chain(group_ids) {
-                    q = q.bind(id);
+                Conn::Postgres(c) => {
+                    let mut q = sqlx::query_as::<_, MemberRow>(&sql);
+                    for id in chunk.iter().chain(chunk) {
+                        q = q.bind(id);
+                    }
+                    rows.extend(q.fetch_all(&mut *c).await?);
                 }
-                q.fetch_all(&mut *c).await?
             }
-        };
+        }
         Ok(rows
             .into_iter()
             .map(|r| GroupMember {
@@ -227,32 +230,37 @@ impl Store {
             u.quota_allowance,
             crate::now()
         )?;
-        for user in &u.add_users {
-            let r = q_exec!(
-                &mut c,
-                "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)",
-                id,
-                user
-            );
-            match r {
-                Ok(_) => {}
-                Err(e) => {
-                    let e = StoreError::from(e);
-                    return Err(match e {
-                        StoreError::Conflict(_) => StoreError::Conflict("group_members".into()),
-                        other => other,
-                    });
-                }
-            }
+        // Batched: one statement per chunk of ids, whatever their number.
+        // A user already in the group fails the insert (unique index); an
+        // id that names no user inserts nothing and is reported as the
+        // foreign-key refusal a row-by-row insert would give.
+        let added = crate::provisioning::exec_by_ids(
+            &mut c,
+            "INSERT INTO group_members (group_id, user_id) \
+             SELECT $1, u.id FROM users u WHERE u.id IN ({ids})",
+            id,
+            &u.add_users,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("group_members".into()),
+            other => other,
+        })?;
+        let distinct: std::collections::BTreeSet<&Uuid> = u.add_users.iter().collect();
+        if added < distinct.len() as u64 {
+            return Err(StoreError::ForeignKey("group_members_user_id_fkey".into()));
         }
-        for user in &u.remove_users {
-            q_exec!(
-                &mut c,
-                "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
-                id,
-                user
-            )?;
+        if added < u.add_users.len() as u64 {
+            // The same id listed twice: the second insert's conflict.
+            return Err(StoreError::Conflict("group_members".into()));
         }
+        crate::provisioning::exec_by_ids(
+            &mut c,
+            "DELETE FROM group_members WHERE group_id = $1 AND user_id IN ({ids})",
+            id,
+            &u.remove_users,
+        )
+        .await?;
         tx.commit().await?;
         Ok(g)
     }

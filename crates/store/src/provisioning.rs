@@ -199,8 +199,23 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Most ids bound in one statement on a backend. PostgreSQL takes up to
+/// 65,535 bound values; SQLite takes 32,766, but looks each `$N` up by
+/// name in a list while it parses a statement (quadratic in the number of
+/// parameters: one statement of 25,000 ids parses for seconds), so its
+/// chunks are small. Either leaves room for a statement that binds each id
+/// twice or a few other values.
+pub(crate) fn id_chunk(c: &Conn<'_>) -> usize {
+    match c {
+        Conn::Sqlite(_) => 500,
+        Conn::Postgres(_) => 10_000,
+    }
+}
+
 /// Runs `sql` (with `{ids}` standing for the id list, bound as `$1..$n`)
-/// and collects the rows; an empty list reads nothing.
+/// and collects the rows; an empty list reads nothing. Any number of ids
+/// works: a long list runs as one statement per [`id_chunk`] ids, so the
+/// rows of one id all come from one statement, in its `ORDER BY`.
 pub(crate) async fn all_by_ids<T>(c: &mut Conn<'_>, sql: &str, ids: &[Uuid]) -> StoreResult<Vec<T>>
 where
     T: Send
@@ -208,26 +223,61 @@ where
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::new();
+    let size = id_chunk(c);
+    for chunk in ids.chunks(size) {
+        let sql = sql.replace("{ids}", &placeholders(1, chunk.len()));
+        match c {
+            Conn::Sqlite(c) => {
+                let mut q = sqlx::query_as::<_, T>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                out.extend(q.fetch_all(&mut **c).await?);
+            }
+            Conn::Postgres(c) => {
+                let mut q = sqlx::query_as::<_, T>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                out.extend(q.fetch_all(&mut **c).await?);
+            }
+        }
     }
-    let sql = sql.replace("{ids}", &placeholders(1, ids.len()));
-    Ok(match c {
-        Conn::Sqlite(c) => {
-            let mut q = sqlx::query_as::<_, T>(&sql);
-            for id in ids {
-                q = q.bind(*id);
+    Ok(out)
+}
+
+/// Runs `sql` with `$1` bound to `first` and `{ids}` standing for a list of
+/// ids (`$2..`), one statement per [`id_chunk`] ids instead of one per id;
+/// an empty list runs nothing. Returns the rows affected in all.
+pub(crate) async fn exec_by_ids(
+    c: &mut Conn<'_>,
+    sql: &str,
+    first: Uuid,
+    ids: &[Uuid],
+) -> StoreResult<u64> {
+    let mut affected = 0;
+    let size = id_chunk(c);
+    for chunk in ids.chunks(size) {
+        let sql = sql.replace("{ids}", &placeholders(2, chunk.len()));
+        affected += match &mut *c {
+            Conn::Sqlite(c) => {
+                let mut q = sqlx::query(&sql).bind(first);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut **c).await?.rows_affected()
             }
-            q.fetch_all(&mut **c).await?
-        }
-        Conn::Postgres(c) => {
-            let mut q = sqlx::query_as::<_, T>(&sql);
-            for id in ids {
-                q = q.bind(*id);
+            Conn::Postgres(c) => {
+                let mut q = sqlx::query(&sql).bind(first);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut **c).await?.rows_affected()
             }
-            q.fetch_all(&mut **c).await?
-        }
-    })
+        };
+    }
+    Ok(affected)
 }
 
 pub(crate) async fn insert_job(c: &mut Conn<'_>, j: &ProvisionerJob) -> StoreResult<()> {

@@ -393,26 +393,35 @@ impl Store {
             }
             Some([]) => Ok(Vec::new()),
             Some(ids) => {
-                let sql = format!(
-                    "{base} AND gm.user_id IN ({}) ORDER BY g.name, gm.group_id",
-                    placeholders(2, ids.len())
-                );
-                Ok(match c.conn() {
-                    Conn::Sqlite(c) => {
-                        let mut q = sqlx::query_as::<_, ScimMembership>(&sql).bind(organization_id);
-                        for id in ids {
-                            q = q.bind(id);
+                // Any number of ids: one statement per chunk; the rows of
+                // one user all come from one statement.
+                let mut out = Vec::new();
+                let size = crate::provisioning::id_chunk(&c.conn());
+                for chunk in ids.chunks(size) {
+                    let sql = format!(
+                        "{base} AND gm.user_id IN ({}) ORDER BY g.name, gm.group_id",
+                        placeholders(2, chunk.len())
+                    );
+                    match c.conn() {
+                        Conn::Sqlite(c) => {
+                            let mut q =
+                                sqlx::query_as::<_, ScimMembership>(&sql).bind(organization_id);
+                            for id in chunk {
+                                q = q.bind(id);
+                            }
+                            out.extend(q.fetch_all(&mut *c).await?);
                         }
-                        q.fetch_all(&mut *c).await?
-                    }
-                    Conn::Postgres(c) => {
-                        let mut q = sqlx::query_as::<_, ScimMembership>(&sql).bind(organization_id);
-                        for id in ids {
-                            q = q.bind(id);
+                        Conn::Postgres(c) => {
+                            let mut q =
+                                sqlx::query_as::<_, ScimMembership>(&sql).bind(organization_id);
+                            for id in chunk {
+                                q = q.bind(id);
+                            }
+                            out.extend(q.fetch_all(&mut *c).await?);
                         }
-                        q.fetch_all(&mut *c).await?
                     }
-                })
+                }
+                Ok(out)
             }
         }
     }
@@ -573,7 +582,7 @@ impl Store {
             now
         )?;
         add_members(&mut c, id, add).await?;
-        exec_for_members(
+        crate::provisioning::exec_by_ids(
             &mut c,
             "DELETE FROM group_members WHERE group_id = $1 AND user_id IN ({ids})",
             id,
@@ -590,7 +599,7 @@ impl Store {
 /// Adds provisioned SCIM users to a group; other ids and existing members
 /// are skipped.
 async fn add_members(c: &mut Conn<'_>, group_id: Uuid, users: &[Uuid]) -> StoreResult<()> {
-    exec_for_members(
+    crate::provisioning::exec_by_ids(
         c,
         "INSERT INTO group_members (group_id, user_id) \
          SELECT $1, s.user_id FROM scim_users s WHERE s.user_id IN ({ids}) AND s.deprovisioned = FALSE \
@@ -598,40 +607,6 @@ async fn add_members(c: &mut Conn<'_>, group_id: Uuid, users: &[Uuid]) -> StoreR
         group_id,
         users,
     )
-    .await
-}
-
-/// Most user ids bound in one statement (well under SQLite's and
-/// PostgreSQL's limits on bound parameters).
-const MEMBER_CHUNK: usize = 1000;
-
-/// Runs `sql` with `$1` bound to `group_id` and `{ids}` standing for a list
-/// of user ids (`$2..`), in chunks of [`MEMBER_CHUNK`] ids: one statement
-/// per chunk instead of one per user. An empty list runs nothing.
-async fn exec_for_members(
-    c: &mut Conn<'_>,
-    sql: &str,
-    group_id: Uuid,
-    users: &[Uuid],
-) -> StoreResult<()> {
-    for chunk in users.chunks(MEMBER_CHUNK) {
-        let sql = sql.replace("{ids}", &placeholders(2, chunk.len()));
-        match &mut *c {
-            Conn::Sqlite(c) => {
-                let mut q = sqlx::query(&sql).bind(group_id);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut **c).await?;
-            }
-            Conn::Postgres(c) => {
-                let mut q = sqlx::query(&sql).bind(group_id);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut **c).await?;
-            }
-        }
-    }
+    .await?;
     Ok(())
 }

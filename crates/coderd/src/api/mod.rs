@@ -58,6 +58,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(buildinfo::get_buildinfo))
         .routes(routes!(get_openapi))
         .routes(routes!(users::get_first_user, users::post_first_user))
+        .routes(routes!(users::get_auth_methods))
         .routes(routes!(users::post_login))
         .routes(routes!(users::post_logout))
         .routes(routes!(users::get_users, users::post_user))
@@ -115,12 +116,20 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(provisionerdaemons::router())
         .merge(gated(FeatureName::TemplateRbac, groups::router()))
         .merge(gated(FeatureName::TemplateRbac, templateacl::router()))
-        .merge(gated(FeatureName::HighAvailability, replicas::router()))
+        // Served whether or not `high_availability` is licensed (upstream
+        // mounts it without the feature gate); only the multiple-replicas
+        // error in `/entitlements` depends on the license.
+        .merge(replicas::router())
         .split_for_parts();
     // SCIM 2.0, under `/scim/v2` and `/api/v2/scim/v2` (see `crate::scim`).
     let (scim, scim_doc) = crate::scim::router();
     let mut doc = doc;
     doc.merge(scim_doc);
+    #[cfg(feature = "testutil")]
+    let scim = scim.merge(crate::testutil::scim_routes());
+    let scim = scim.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        crate::middleware::scim_panic_response,
+    ));
     (router.merge(scim), doc)
 }
 
@@ -150,17 +159,40 @@ pub async fn method_not_allowed(method: Method) -> ApiError {
     )
 }
 
-/// The whole application router, with state and middleware.
+/// How long a request body may go without sending a byte before the
+/// request is answered 408 (header reads are bounded by the server's
+/// accept loop, `crate::server`); the default of
+/// `Config::body_read_timeout`.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The whole application router, with state and middleware. Layers, from
+/// the outside in: request id and its span, metrics, panics -> 500, the
+/// body-read timeout, NUL refusal, the cross-site check, the entitlement
+/// gate's extension.
 pub fn app(state: AppState) -> Router {
     let (api, _) = api_router();
-    api.fallback(route_not_found)
+    #[cfg(feature = "testutil")]
+    let api = api.merge(crate::testutil::api_routes());
+    api.merge(crate::health::router())
+        .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::csrf,
+        ))
         .layer(axum::middleware::from_fn(crate::extract::reject_nul))
         // The entitlement gate (`crate::entitlements::gated`) reads it here.
         .layer(axum::Extension(state.entitlements.clone()))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.config.body_read_timeout,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::middleware::panic_response,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(crate::middleware::request_id))
         .with_state(state)
 }

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use codersdk::{
-    FeatureName, NullTime, ProvisionerDaemon, Response as Message, PROVISIONER_DAEMON_PSK_HEADER,
-    PROVISIONER_TYPES, SCOPE_ORGANIZATION, SCOPE_USER, TAG_SCOPE,
+    FeatureName, NullTime, ProvisionerDaemon, Response as Message, PROVISIONER_DAEMON_KEY_HEADER,
+    PROVISIONER_DAEMON_PSK_HEADER, PROVISIONER_TYPES, SCOPE_ORGANIZATION, SCOPE_USER, TAG_SCOPE,
 };
 use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
@@ -88,56 +89,106 @@ fn random_daemon_name() -> String {
     format!("{base}-{suffix}")
 }
 
-/// `GET /organizations/{organization}/provisionerdaemons/serve`: upgrades to
-/// the websocket an external daemon is served over.
+/// Longest daemon `name=` accepted, in characters (a hostname fits).
+pub const MAX_DAEMON_NAME: usize = 128;
+
+/// Who a serve request comes from, in upstream's order
+/// (`httpmw.ExtractProvisionerDaemonAuthenticated` in optional mode, then
+/// `RequireAPIKeyOrProvisionerDaemonAuth`): `Ok(None)` for a daemon that
+/// gave the right pre-shared key, `Ok(Some(auth))` for a user session.
 ///
-/// Query: `provisioner=` (repeatable, required: `echo` or `terraform`),
-/// `tag=key=value` (repeatable), optional `name=`. Errors, in order: 401
-/// without a session token or `Coder-Provisioner-Daemon-PSK` (a wrong PSK
-/// is 401 too); 400 `The provisioner query parameter must be specified.`,
-/// `Unknown provisioner type "<x>"`, `Invalid format for tag "<t>". Key
-/// and value must be separated with =.`; 403 `You aren't allowed to create
-/// provisioner daemons for the organization.` for `scope=organization`
-/// without create on provisioner daemons (owner, template-admin) — any
-/// user may serve `scope=user` (tagged with `owner=<their id>`); a PSK
-/// daemon serves the default organization with the tags as given
-/// (`scope=user` -> 403); 400 when the request is not a websocket upgrade.
-#[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons/serve", tag = "Enterprise",
-    params(("organization" = String, Path, description = "Organization ID")),
-    responses((status = 101, description = "Switching Protocols"), (status = 400, body = Message),
-        (status = 401, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
-pub async fn serve_provisioner_daemon(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(organization): Path<String>,
-    RawQuery(query): RawQuery,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+/// Refusals (message, as upstream): both daemon headers -> 400 `provisioner
+/// daemon key and psk provided, but only one is allowed`; a provisioner key
+/// (none is ever issued here) -> 400 `provisioner daemon key invalid` with
+/// detail `must be 43 characters` when malformed, else 401 with that
+/// message; a PSK header when the server has none, or a wrong one -> 401
+/// `provisioner daemon psk invalid`; a right PSK and a session token -> 400
+/// `API key and external provisioner authentication provided, but only one
+/// is allowed`; neither -> 401 `API key or external provisioner
+/// authentication required, but none provided`; a session token that does
+/// not authenticate -> the session extractor's 401.
+fn daemon_caller(
+    state: &AppState,
+    parts: &Parts,
     auth: Result<Auth, ApiError>,
-) -> ApiResult<Response> {
-    let psk = headers
-        .get(PROVISIONER_DAEMON_PSK_HEADER)
-        .map(|v| v.as_bytes().to_vec());
-    let user = match &psk {
+) -> ApiResult<Option<Auth>> {
+    let headers = &parts.headers;
+    let psk = headers.get(PROVISIONER_DAEMON_PSK_HEADER);
+    let key = headers.get(PROVISIONER_DAEMON_KEY_HEADER);
+    if psk.is_some() && key.is_some() {
+        return Err(ApiError::bad_request(
+            "provisioner daemon key and psk provided, but only one is allowed",
+        ));
+    }
+    if let Some(key) = key {
+        if key.len() != 43 {
+            return Err(ApiError::bad_request("provisioner daemon key invalid")
+                .detail("must be 43 characters"));
+        }
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "provisioner daemon key invalid",
+        ));
+    }
+    let has_token = crate::auth::token_from_parts(parts).is_some();
+    match psk {
         Some(given) => {
             let ok = state
                 .config
                 .provisioner_daemon_psk
                 .as_deref()
                 .filter(|k| !k.is_empty())
-                .is_some_and(|k| bool::from(k.as_bytes().ct_eq(given)));
+                .is_some_and(|k| bool::from(k.as_bytes().ct_eq(given.as_bytes())));
             if !ok {
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "Provisioner daemon pre-shared key is invalid.",
-                )
-                .detail(format!(
-                    "The {PROVISIONER_DAEMON_PSK_HEADER} header does not match the server's --provisioner-daemon-psk."
-                )));
+                    "provisioner daemon psk invalid",
+                ));
             }
-            None
+            if has_token {
+                return Err(ApiError::bad_request(
+                    "API key and external provisioner authentication provided, but only one is allowed",
+                ));
+            }
+            Ok(None)
         }
-        None => Some(auth?),
-    };
+        None if !has_token => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "API key or external provisioner authentication required, but none provided",
+        )),
+        None => auth.map(Some),
+    }
+}
+
+/// `GET /organizations/{organization}/provisionerdaemons/serve`: upgrades to
+/// the websocket an external daemon is served over.
+///
+/// Query: `provisioner=` (repeatable, required: `echo` or `terraform`),
+/// `tag=key=value` (repeatable), optional `name=` (at most
+/// [`MAX_DAEMON_NAME`] characters, no control characters). Errors, in order:
+/// the authentication refusals of [`daemon_caller`]; 400 `The provisioner
+/// query parameter must be specified.`, `Unknown provisioner type "<x>"`,
+/// `Invalid format for tag "<t>". Key and value must be separated with =.`,
+/// `Invalid provisioner daemon name.`; 403 `You aren't allowed to create
+/// provisioner daemons for the organization.` for `scope=organization`
+/// without create on provisioner daemons (owner, template-admin) — any
+/// user may serve `scope=user` (tagged with `owner=<their id>`); a PSK
+/// daemon serves the default organization with the tags as given
+/// (`scope=user` -> 403 `You aren't allowed to create provisioner daemons
+/// with scope "user"`); 400 when the request is not a websocket upgrade.
+#[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons/serve", tag = "Enterprise",
+    params(("organization" = String, Path, description = "Organization ID")),
+    responses((status = 101, description = "Switching Protocols"), (status = 400, body = Message),
+        (status = 401, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
+pub async fn serve_provisioner_daemon(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path(organization): Path<String>,
+    RawQuery(query): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    auth: Result<Auth, ApiError>,
+) -> ApiResult<Response> {
+    let user = daemon_caller(&state, &parts, auth)?;
     let org = match &user {
         Some(auth) => resolve_org(&state, auth, &organization).await?,
         None => {
@@ -172,7 +223,15 @@ pub async fn serve_provisioner_daemon(
                 }
             }
             "tag" => raw_tags.push(v),
-            "name" if !v.is_empty() => name = Some(v),
+            "name" if !v.is_empty() => {
+                if v.chars().count() > MAX_DAEMON_NAME || v.chars().any(char::is_control) {
+                    return Err(ApiError::bad_request("Invalid provisioner daemon name.")
+                        .detail(format!(
+                            "A name is at most {MAX_DAEMON_NAME} characters, without control characters."
+                        )));
+                }
+                name = Some(v)
+            }
             _ => {}
         }
     }

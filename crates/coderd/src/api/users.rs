@@ -80,9 +80,13 @@ pub async fn users_with_orgs(state: &AppState, users: &[store::User]) -> ApiResu
 }
 
 /// Resolves `{user}`: `me`, a UUID or a username. Unknown -> 400
-/// `"user" must be an existing uuid or username.` (upstream's text).
+/// `"user" must be an existing uuid or username.` with detail
+/// `queried user="<raw>"` (upstream's `ExtractUserParam`).
 pub async fn resolve_user(state: &AppState, auth: &Auth, raw: &str) -> ApiResult<store::User> {
-    let unknown = || ApiError::bad_request("\"user\" must be an existing uuid or username.");
+    let unknown = || {
+        ApiError::bad_request("\"user\" must be an existing uuid or username.")
+            .detail(format!("queried user={raw:?}"))
+    };
     if raw == "me" {
         return Ok(auth.user.clone());
     }
@@ -147,6 +151,7 @@ pub async fn post_first_user(
         .required("username", &req.username)
         .username("username", &req.username)
         .required("password", &req.password)
+        .real_name("name", &req.name)
         .username("organization", &req.organization)
         .finish()?;
     validate::password("password", &req.password)?;
@@ -404,25 +409,7 @@ pub async fn get_users(
 ) -> ApiResult<Json<GetUsersResponse>> {
     auth.require(Action::Read, &Resource::User.any())?;
     let mut f = parse_user_query(&q.q)?;
-    let mut v = Validator::new();
-    if matches!(q.limit, Some(l) if l < 0) {
-        v.push(
-            "limit",
-            "Query param \"limit\" must be a non-negative integer.",
-        );
-    }
-    if matches!(q.offset, Some(o) if o < 0) {
-        v.push(
-            "offset",
-            "Query param \"offset\" must be a non-negative integer.",
-        );
-    }
-    v.finish().map_err(|e| {
-        ApiError::bad_request("Query parameters have invalid values.")
-            .validations(e.body.validations)
-    })?;
-    f.limit = q.limit.unwrap_or(0);
-    f.offset = q.offset.unwrap_or(0);
+    (f.limit, f.offset) = validate::paging(q.limit, q.offset)?;
     f.after_id = q.after_id;
     let (users, count) = state.store.list_users(&f).await?;
     Ok(Json(GetUsersResponse {
@@ -447,7 +434,8 @@ pub async fn post_user(
     v.required("email", &req.email)
         .email("email", &req.email)
         .required("username", &req.username)
-        .username("username", &req.username);
+        .username("username", &req.username)
+        .real_name("name", &req.name);
     match login_type {
         LoginType::Password => {
             v.required("password", &req.password);
@@ -698,4 +686,18 @@ pub async fn put_user_password(
     let keep = if is_self { auth.key.id.as_str() } else { "" };
     state.store.delete_user_api_keys_except(u.id, keep).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/authmethods` (no session): the sign-in methods on offer.
+/// Password login is always on here; GitHub is never configured; OpenID
+/// Connect is not configured yet (`enabled: false`, empty text and icon).
+#[utoipa::path(get, path = "/api/v2/users/authmethods", tag = "Users",
+    responses((status = 200, body = codersdk::AuthMethods)))]
+pub async fn get_auth_methods(State(_state): State<AppState>) -> Json<codersdk::AuthMethods> {
+    Json(codersdk::AuthMethods {
+        terms_of_service_url: String::new(),
+        password: codersdk::AuthMethod { enabled: true },
+        github: codersdk::GithubAuthMethod::default(),
+        oidc: codersdk::OidcAuthMethod::default(),
+    })
 }

@@ -42,6 +42,16 @@ impl Validator {
         self
     }
 
+    /// `user_real_name`: at most [`MAX_REAL_NAME`] characters, without
+    /// leading or trailing whitespace (upstream's `UserRealNameValid`).
+    pub fn real_name(&mut self, field: &str, value: &str) -> &mut Self {
+        if value.chars().count() > MAX_REAL_NAME || value.trim() != value {
+            self.errors
+                .push(field_error(field, "user_real_name", value));
+        }
+        self
+    }
+
     /// A custom failure.
     pub fn push(&mut self, field: &str, detail: impl Into<String>) -> &mut Self {
         self.errors.push(ValidationError {
@@ -87,6 +97,31 @@ pub fn is_valid_email(s: &str) -> bool {
         && s.len() <= 320
         && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
         && !domain.contains('@')
+}
+
+/// Longest real name (`name`) of a user, in characters (upstream's 128).
+pub const MAX_REAL_NAME: usize = 128;
+
+/// Checks `limit` and `offset` query parameters: each absent or
+/// non-negative, else 400 `Query parameters have invalid values.` with a
+/// `Query param "limit" must be a non-negative integer.` entry per field
+/// (upstream's `httpapi.ParsePagination` texts). Returns `(limit, offset)`,
+/// 0 for an absent one (a 0 limit means no limit).
+pub fn paging(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let mut v = Validator::new();
+    for (field, value) in [("limit", limit), ("offset", offset)] {
+        if matches!(value, Some(n) if n < 0) {
+            v.push(
+                field,
+                format!("Query param {field:?} must be a non-negative integer."),
+            );
+        }
+    }
+    v.finish().map_err(|e| {
+        ApiError::bad_request("Query parameters have invalid values.")
+            .validations(e.body.validations)
+    })?;
+    Ok((limit.unwrap_or(0), offset.unwrap_or(0)))
 }
 
 /// Upstream's minimum password rule.

@@ -347,6 +347,7 @@ pub async fn get_workspaces(
     auth: Auth,
     Query(q): Query<WorkspacesQuery>,
 ) -> ApiResult<Json<WorkspacesResponse>> {
+    let (limit, offset) = super::validate::paging(q.limit, q.offset)?;
     let search = parse_search(q.q.as_deref().unwrap_or(""))?;
     let mut filter = store::WorkspaceFilter {
         name: search.name.clone().filter(|n| !n.is_empty()),
@@ -393,10 +394,10 @@ pub async fn get_workspaces(
         });
     }
     let count = all.len() as i64;
-    let offset = q.offset.unwrap_or(0).max(0) as usize;
-    let limit = match q.limit.unwrap_or(0) {
-        l if l <= 0 => usize::MAX,
-        l => l as usize,
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let limit = match limit {
+        0 => usize::MAX,
+        l => usize::try_from(l).unwrap_or(usize::MAX),
     };
     let workspaces = all.into_iter().skip(offset).take(limit).collect();
     Ok(Json(WorkspacesResponse { workspaces, count }))

@@ -270,8 +270,8 @@ impl DaemonSession {
                 created_at: time_from_millis(l.created_at),
                 source: l.source.rest_name().to_owned(),
                 level: l.level.rest_name().to_owned(),
-                stage: l.stage.clone(),
-                output: l.output.clone(),
+                stage: storable(&l.stage),
+                output: storable(&l.output),
             })
             .collect();
         let hb = self
@@ -298,13 +298,13 @@ impl DaemonSession {
             .map(|b| b.state.as_slice())
             .filter(|s| !s.is_empty());
         let error = if req.error.is_empty() {
-            "The provisioner daemon failed the job without an error message."
+            "The provisioner daemon failed the job without an error message.".to_owned()
         } else {
-            req.error.as_str()
+            storable(&req.error)
         };
         self.state
             .store
-            .fail_job(id, self.daemon_id, error, state, store::now())
+            .fail_job(id, self.daemon_id, &error, state, store::now())
             .await?
             .map_err(refused)?;
         self.acquired.lock().expect("acquired lock").remove(&id);
@@ -439,6 +439,20 @@ impl DaemonSession {
     }
 }
 
+/// Text a daemon reported, made storable on both backends: PostgreSQL's
+/// `text` and `jsonb` refuse the NUL character (SQLite stores it), so each
+/// NUL becomes U+FFFD, the replacement character. Applied to every string
+/// a daemon sends (log lines, job errors, resource names and types, icons,
+/// metadata), so a provisioner's odd output can neither fail the write nor
+/// tear down the daemon's session.
+pub fn storable(s: &str) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s.to_owned()
+    }
+}
+
 /// Converts reported resources to rows for job `job_id`.
 fn convert_resources(
     job_id: Uuid,
@@ -454,14 +468,15 @@ fn convert_resources(
                 let value = if m.is_null {
                     None
                 } else {
-                    Some(m.value.clone())
+                    Some(storable(&m.value))
                 };
-                if let Some(existing) = metadata.iter_mut().find(|x| x.key == m.key) {
+                let key = storable(&m.key);
+                if let Some(existing) = metadata.iter_mut().find(|x| x.key == key) {
                     existing.value = value;
                     existing.sensitive = m.sensitive;
                 } else {
                     metadata.push(store::ResourceMetadata {
-                        key: m.key.clone(),
+                        key,
                         value,
                         sensitive: m.sensitive,
                     });
@@ -472,11 +487,11 @@ fn convert_resources(
                 created_at: now,
                 job_id,
                 transition: transition.to_owned(),
-                resource_type: r.resource_type.clone(),
-                name: r.name.clone(),
+                resource_type: storable(&r.resource_type),
+                name: storable(&r.name),
                 hide: r.hide,
-                icon: r.icon.clone(),
-                instance_type: Some(r.instance_type.clone()).filter(|s| !s.is_empty()),
+                icon: storable(&r.icon),
+                instance_type: Some(storable(&r.instance_type)).filter(|s| !s.is_empty()),
                 daily_cost: r.daily_cost.max(0),
                 metadata,
             }

@@ -8,6 +8,7 @@ mod appearance;
 mod entitlements;
 mod errors;
 mod groups;
+mod hardening;
 mod licenses;
 mod matrix;
 mod openapi;

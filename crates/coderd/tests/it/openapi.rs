@@ -15,6 +15,7 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v2/buildinfo"),
     ("get", "/api/v2/openapi.json"),
     ("get", "/api/v2/users/first"),
+    ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/first"),
     ("post", "/api/v2/users/login"),
     ("post", "/api/v2/users/logout"),

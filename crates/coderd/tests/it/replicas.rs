@@ -132,19 +132,3 @@ async fn postgres_replicas_see_each_other() {
     )
     .await;
 }
-
-// Unlicensed: /replicas answers the high_availability gate.
-both!(
-    replicas_need_high_availability,
-    |t: TestServer| async move {
-        let owner = t.owner().await;
-        let r = t
-            .raw(Method::GET, "/api/v2/replicas", Some(owner.token()), None)
-            .await;
-        r.expect(403);
-        assert_eq!(
-            r.message(),
-            "High Availability is an Enterprise feature. Contact sales!"
-        );
-    }
-);
