@@ -423,7 +423,10 @@ impl ListParams {
                 None => Ok(None),
                 Some(v) if v.trim().is_empty() => Ok(None),
                 Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                    ScimError::invalid_value(format!("{name} must be an integer, got {v:?}"))
+                    ScimError::invalid_value(format!(
+                        "{name} must be an integer, got {}",
+                        limits::excerpt(&v)
+                    ))
                 }),
             }
         };

@@ -68,7 +68,8 @@ impl OpKind {
             "replace" => Ok(OpKind::Replace),
             "remove" => Ok(OpKind::Remove),
             _ => Err(ScimError::invalid_syntax(format!(
-                "unknown PATCH op {s:?} (add, replace or remove)"
+                "unknown PATCH op {} (add, replace or remove)",
+                excerpt(s)
             ))),
         }
     }

@@ -1591,6 +1591,24 @@ both_licensed!(
             .await;
         r.ok(200);
         assert_eq!(r.json["displayName"], "renamed");
+        // PATCH keys and paths with the multi-byte character at the URN's
+        // length are unknown attributes: 400 invalidPath, nothing written.
+        for (res, n) in [
+            (format!("/Users/{uid}"), 41),
+            (format!("/Groups/{gid}"), 42),
+        ] {
+            let before = s.get(&res).await.json;
+            let key = format!("{}éx", "a".repeat(n));
+            for ops in [
+                json!([{"op": "add", "value": {key.clone(): "v"}}]),
+                json!([{"op": "add", "path": key, "value": "v"}]),
+            ] {
+                s.patch(&res, Scim::patch_op(ops))
+                    .await
+                    .err(400, "invalidPath");
+            }
+            assert_eq!(s.get(&res).await.json, before);
+        }
     }
 );
 
@@ -2141,6 +2159,36 @@ both_licensed!(
         let bad = format!("{} eq 1 and", "a".repeat(5000));
         let r = s.get(&format!("/Groups?filter={}", enc(&bad))).await;
         r.err(400, "invalidFilter");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+        // Other errors that quote client text are short too.
+        let id = s.get("/Users").await.json["Resources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let huge = random_text(500_000);
+        for (ops, scim_type) in [
+            (
+                json!([{"op": "replace", "path": "active", "value": huge}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": huge, "path": "title", "value": "x"}]),
+                "invalidSyntax",
+            ),
+            (
+                json!([{"op": "replace", "path": format!("{huge}[["), "value": 1}]),
+                "invalidPath",
+            ),
+        ] {
+            let r = s.patch(&format!("/Users/{id}"), Scim::patch_op(ops)).await;
+            r.err(400, scim_type);
+            assert!(r.text.len() < 2048, "{scim_type}: {} bytes", r.text.len());
+        }
+        let r = s.get(&format!("/Users?count={}", random_text(5000))).await;
+        r.err(400, "invalidValue");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+        let r = s.get(&format!("/Users/{}", random_text(5000))).await;
+        r.err(404, "notFound");
         assert!(r.text.len() < 2048, "{} bytes", r.text.len());
     }
 );
