@@ -512,6 +512,15 @@ fn filtered(
                 });
             }
             _ => {
+                if sub.is_none() {
+                    if let Some(e) = hits
+                        .iter()
+                        .find_map(|&i| changes_fixed(def, &list[i], value))
+                    {
+                        obj.insert(key, Value::Array(list));
+                        return Err(e);
+                    }
+                }
                 for &i in &hits {
                     apply_to_elem(&mut list[i], def, sub, kind, value);
                 }
@@ -526,6 +535,27 @@ fn filtered(
     };
     obj.insert(key, Value::Array(list));
     result
+}
+
+/// 400 `mutability` when merging `value` into `elem` would change a
+/// `readOnly` or `immutable` sub-attribute (a member's `value`).
+fn changes_fixed(
+    def: &ScimSchemaAttribute,
+    elem: &Value,
+    value: Option<&Value>,
+) -> Option<ScimError> {
+    let Value::Object(new) = canon(def, value?) else {
+        return None;
+    };
+    new.iter().find_map(|(k, v)| {
+        let sd = find_sub(def, k)?;
+        (fixed(&sd.mutability) && elem.get(k) != Some(v)).then(|| {
+            ScimError::mutability(format!(
+                "{}.{} is {} and cannot be changed",
+                def.name, sd.name, sd.mutability
+            ))
+        })
+    })
 }
 
 fn apply_to_elem(

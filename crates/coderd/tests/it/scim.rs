@@ -1944,6 +1944,16 @@ both_licensed!(
                 vec![],
             ),
             case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"), "value": {"value": u2}}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"), "value": {"value": u1}}]),
+                "",
+                vec![("/members", json!([m(&u1)]))],
+            ),
+            case(
                 json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"].value"), "value": u2}]),
                 "mutability",
                 vec![],
