@@ -19,8 +19,9 @@
 //!   `remove`, `add` with another filter) is 400 `noTarget` (RFC 7644
 //!   §3.5.2.2, §3.5.2.3). A filter naming anything but sub-attributes of
 //!   the attribute is 400 `invalidPath`.
-//! - `remove` without a filter (or `add`/`replace` with `null`, RFC 7643
-//!   §2.5) unassigns the attribute; with a `value` list on a multi-valued
+//! - `remove` without a filter (or `null` for a key of a path-less value
+//!   object, RFC 7643 §2.5; an operation whose `value` is `null` has no
+//!   value: 400 `invalidValue`) unassigns the attribute; with a `value` list on a multi-valued
 //!   attribute it removes those values. Either way the attribute (or the
 //!   listed values) is absent afterwards, so removing what is not there
 //!   succeeds. A required attribute (`userName`, `active`, `emails`,
