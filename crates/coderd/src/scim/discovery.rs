@@ -11,7 +11,8 @@
 //! published as required: a Coder user needs an email address; so is
 //! `active`, which is the Coder status and always has a value (a POST
 //! without it provisions an active user). Other attributes a client sends
-//! are ignored. Discovery needs no `Authorization` (RFC 7644 §4 allows
+//! are ignored by POST and PUT, and refused by PATCH (400 `invalidPath`,
+//! see [`super::patch`]). Every published attribute is stored. Discovery needs no `Authorization` (RFC 7644 §4 allows
 //! anonymous discovery), but is off, like every SCIM path, without a key
 //! or entitlement.
 

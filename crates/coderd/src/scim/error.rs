@@ -12,6 +12,9 @@ use store::StoreError;
 
 use super::scim_json;
 
+/// Most characters of an error's `detail` on the wire.
+pub const MAX_DETAIL: usize = 1000;
+
 /// A SCIM error response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScimError {
@@ -79,7 +82,7 @@ impl ScimError {
         Self::new(
             StatusCode::NOT_FOUND,
             "notFound",
-            format!("{resource} {id:?} not found"),
+            format!("{resource} {} not found", super::limits::excerpt(id)),
         )
     }
 
@@ -93,13 +96,15 @@ impl ScimError {
         )
     }
 
-    /// The wire body.
+    /// The wire body. `detail` is cut to [`MAX_DETAIL`] characters, so no
+    /// client text quoted in it (a serde error repeating a huge value) can
+    /// make an error body large.
     pub fn body(&self) -> codersdk::ScimError {
         codersdk::ScimError {
             schemas: vec![codersdk::SCIM_ERROR_SCHEMA.to_owned()],
             status: self.status.as_u16().to_string(),
             scim_type: Some(self.scim_type.to_owned()),
-            detail: self.detail.clone(),
+            detail: super::limits::clip(&self.detail, MAX_DETAIL),
         }
     }
 }

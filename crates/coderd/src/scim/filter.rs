@@ -32,14 +32,22 @@ use serde_json::Value;
 
 use super::discovery::{find, find_sub};
 use super::error::ScimError;
+use super::limits;
 
-/// Parses a filter; 400 `invalidFilter` with the parser's reason.
+/// Parses a filter; 400 `invalidFilter` with the parser's reason. The
+/// detail quotes at most the first [`limits::ECHO_CHARS`] characters of
+/// the filter and a bounded reason, so a huge filter gets a short answer.
 pub fn parse(s: &str) -> Result<Filter, ScimError> {
     if s.trim().is_empty() {
         return Err(ScimError::invalid_filter("the filter is empty"));
     }
-    s.parse::<Filter>()
-        .map_err(|e| ScimError::invalid_filter(format!("invalid filter {s:?}: {e}")))
+    s.parse::<Filter>().map_err(|e| {
+        ScimError::invalid_filter(format!(
+            "invalid filter {}: {}",
+            limits::excerpt(s),
+            limits::clip(&e.to_string(), limits::REASON_CHARS)
+        ))
+    })
 }
 
 /// Looks a key up in a JSON object case-insensitively.

@@ -164,6 +164,7 @@ struct GroupInput {
 }
 
 fn input(g: ScimGroup) -> ScimResult<GroupInput> {
+    super::limits::check_group(&g)?;
     let display_name = g
         .display_name
         .filter(|d| !d.trim().is_empty())
@@ -397,6 +398,7 @@ pub async fn patch_group(
     let attrs = ListParams::attrs_from_query(q.as_deref())?;
     let id = parse_id("Group", &id)?;
     let p: ScimPatchOp = typed(body)?;
+    super::patch::check_ops(&p.operations)?;
     let schema = discovery::group();
     let v = modify(&state, id, &headers, |current| {
         let mut doc = current.clone();

@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod groups;
+pub mod limits;
 pub mod patch;
 pub mod users;
 
@@ -422,7 +423,10 @@ impl ListParams {
                 None => Ok(None),
                 Some(v) if v.trim().is_empty() => Ok(None),
                 Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                    ScimError::invalid_value(format!("{name} must be an integer, got {v:?}"))
+                    ScimError::invalid_value(format!(
+                        "{name} must be an integer, got {}",
+                        limits::excerpt(&v)
+                    ))
                 }),
             }
         };
@@ -509,11 +513,24 @@ impl ListParams {
     }
 }
 
+/// `a` without a leading `urn` (ASCII case-insensitive) and the `:` after
+/// it: `Some("name.sub")` for `urn:...:User:name.sub`. Compares bytes, so
+/// text with multi-byte characters anywhere cannot make it panic.
+pub fn strip_schema<'a>(a: &'a str, urn: &str) -> Option<&'a str> {
+    let head = a.as_bytes().get(..urn.len())?;
+    if a.len() <= urn.len() + 1 || !head.eq_ignore_ascii_case(urn.as_bytes()) {
+        return None;
+    }
+    // The byte after an ASCII URN is ':' or the text is not this schema's;
+    // `get` refuses a split inside a character.
+    a.get(urn.len()..)?.strip_prefix(':')
+}
+
 /// Splits `urn:...:User:name.sub` / `name.sub` into (name, sub) for
 /// `schema`; `None` for another schema's attributes.
 fn attr_name<'a>(schema: &ScimSchema, a: &'a str) -> Option<(&'a str, Option<&'a str>)> {
-    let a = if a.len() > schema.id.len() && a[..schema.id.len()].eq_ignore_ascii_case(&schema.id) {
-        a[schema.id.len()..].trim_start_matches(':')
+    let a = if let Some(rest) = strip_schema(a, &schema.id) {
+        rest
     } else if a.to_ascii_lowercase().starts_with("urn:") {
         return None;
     } else {

@@ -14,15 +14,32 @@
 //!   deletes, and with a `value` list on a multi-valued attribute removes
 //!   those values (Entra ID's form for members).
 //! - With a filter, the matching values are changed; when none matches,
-//!   `add`/`replace` with an `eq` filter create the value (what Entra ID
-//!   expects of `emails[type eq "work"].value`), anything else is 400
-//!   `noTarget`, and `remove` of nothing is a no-op (idempotent deletes).
+//!   `add` with an `eq` filter creates the value (what Entra ID expects of
+//!   `emails[type eq "work"].value`), and anything else (`replace`,
+//!   `remove`, `add` with another filter) is 400 `noTarget` (RFC 7644
+//!   §3.5.2.2, §3.5.2.3). A filter naming anything but sub-attributes of
+//!   the attribute is 400 `invalidPath`.
+//! - `remove` without a filter (or `null` for a key of a path-less value
+//!   object, RFC 7643 §2.5; an operation whose `value` is `null` has no
+//!   value: 400 `invalidValue`) unassigns the attribute; with a `value` list on a multi-valued
+//!   attribute it removes those values. Either way the attribute (or the
+//!   listed values) is absent afterwards, so removing what is not there
+//!   succeeds. A required attribute (`userName`, `active`, `emails`,
+//!   `emails.value`, a Group's `displayName`) cannot be unassigned: 400
+//!   `mutability`.
 //! - Adding a value with `primary: true` clears `primary` on the others
 //!   (RFC 7643 §2.4: at most one primary).
-//! - An explicit path to a read-only attribute is 400 `mutability`; in a
-//!   path-less value object, read-only keys (`id`, `meta`, `schemas`,
-//!   `groups`) are skipped. Attributes that are not published (other
-//!   schemas' URNs, unknown names) are ignored, as on POST and PUT.
+//! - A path to a `readOnly` or `immutable` attribute or sub-attribute
+//!   (`id`, `meta`, `schemas`, `groups`, `members.value`, ...) is 400
+//!   `mutability`; a path-less value object may repeat one unchanged (a
+//!   client sending the resource back), and is refused when it differs.
+//! - Everything else is refused, never ignored: a path or value-object
+//!   key naming an attribute or sub-attribute that `/Schemas` does not
+//!   publish, or another schema's URN (no extension is published), is 400
+//!   `invalidPath`; `Operations: []` is 400 `invalidSyntax`. Sub-attributes
+//!   inside a value (`members: [{"value": .., "display": ..}]`) that are
+//!   not published are dropped, as on POST and PUT.
+//! - Error details quote client text through [`super::limits::excerpt`].
 //!
 //! Value types are checked afterwards, when the patched JSON is read back
 //! into the typed resource (400 `invalidValue`).
@@ -34,6 +51,7 @@ use serde_json::{Map, Value};
 use super::discovery::{find, find_sub};
 use super::error::{ScimError, ScimResult};
 use super::filter::val_matches;
+use super::limits::{clip, excerpt, REASON_CHARS};
 
 /// The three PATCH operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +69,22 @@ impl OpKind {
             "replace" => Ok(OpKind::Replace),
             "remove" => Ok(OpKind::Remove),
             _ => Err(ScimError::invalid_syntax(format!(
-                "unknown PATCH op {s:?} (add, replace or remove)"
+                "unknown PATCH op {} (add, replace or remove)",
+                excerpt(s)
             ))),
         }
     }
+}
+
+/// Refuses a PATCH body without operations (RFC 7644 §3.5.2: "one or
+/// more"): 400 `invalidSyntax`.
+pub fn check_ops(ops: &[ScimPatchOperation]) -> ScimResult<()> {
+    if ops.is_empty() {
+        return Err(ScimError::invalid_syntax(
+            "Operations must hold at least one operation (RFC 7644 §3.5.2)",
+        ));
+    }
+    Ok(())
 }
 
 /// Applies one operation to `res` (a resource's JSON object).
@@ -89,24 +119,37 @@ fn apply_key(
     v: &Value,
 ) -> ScimResult<()> {
     if key.eq_ignore_ascii_case(&schema.id) {
-        if let Value::Object(inner) = v {
-            for (k, v) in inner {
-                apply_key(res, schema, kind, k, v)?;
-            }
+        let Value::Object(inner) = v else {
+            return Err(ScimError::invalid_value(format!(
+                "the value of {} must be an object of its attributes",
+                schema.id
+            )));
+        };
+        for (k, v) in inner {
+            apply_key(res, schema, kind, k, v)?;
         }
         return Ok(());
     }
-    let key = if key.len() > schema.id.len() + 1
-        && key[..schema.id.len()].eq_ignore_ascii_case(&schema.id)
-        && key.as_bytes()[schema.id.len()] == b':'
-    {
-        &key[schema.id.len() + 1..]
-    } else if key.to_ascii_lowercase().starts_with("urn:") {
-        return Ok(()); // another schema (e.g. the Enterprise extension): not published
-    } else {
-        key
-    };
+    let key = super::strip_schema(key, &schema.id).unwrap_or(key);
     apply_path(res, schema, kind, key, Some(v), true)
+}
+
+/// Is `mutability` one that a PATCH may not change (RFC 7643 §7)?
+fn fixed(mutability: &str) -> bool {
+    mutability == "readOnly" || mutability == "immutable"
+}
+
+/// Are all attribute names in a value filter sub-attributes of `def`?
+fn filter_names_known(f: &ValFilter, def: &ScimSchemaAttribute) -> bool {
+    match f {
+        ValFilter::Attr(AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) => {
+            p.uri.is_none() && p.sub_attr.is_none() && find_sub(def, &p.name).is_some()
+        }
+        ValFilter::Not(inner) => filter_names_known(inner, def),
+        ValFilter::And(items) | ValFilter::Or(items) => {
+            items.iter().all(|i| filter_names_known(i, def))
+        }
+    }
 }
 
 fn apply_path(
@@ -117,61 +160,124 @@ fn apply_path(
     value: Option<&Value>,
     from_value_map: bool,
 ) -> ScimResult<()> {
-    let parsed: PatchPath = path
-        .parse()
-        .map_err(|e| ScimError::invalid_path(format!("invalid path {path:?}: {e}")))?;
+    let shown = excerpt(path);
+    let parsed: PatchPath = path.parse().map_err(|e: scim_v2::filter::ParseError| {
+        ScimError::invalid_path(format!(
+            "invalid path {shown}: {}",
+            clip(&e.to_string(), REASON_CHARS)
+        ))
+    })?;
     let (attr_path, filter, sub) = match &parsed {
         PatchPath::Attr(a) => (a, None, a.sub_attr.as_deref()),
         PatchPath::Value(vp) => (&vp.attr, Some(&vp.filter), vp.sub_attr.as_deref()),
     };
     if let Some(uri) = &attr_path.uri {
         if !uri.eq_ignore_ascii_case(&schema.id) {
-            return Ok(()); // not a published schema: ignored
+            return Err(ScimError::invalid_path(format!(
+                "{shown}: {} is not a schema of this resource (only {} is)",
+                excerpt(uri),
+                schema.id
+            )));
         }
     }
     let Some(def) = find(schema, &attr_path.name) else {
-        return Ok(()); // not a published attribute: ignored
+        return Err(ScimError::invalid_path(format!(
+            "{shown}: no attribute {} in {} (see /Schemas)",
+            excerpt(&attr_path.name),
+            schema.id
+        )));
     };
-    if def.mutability == "readOnly" {
-        if from_value_map {
-            return Ok(());
-        }
-        return Err(ScimError::mutability(format!("{} is read-only", def.name)));
-    }
     if kind != OpKind::Remove && value.is_none() {
         return Err(ScimError::invalid_value(format!(
-            "{:?} of {path:?} needs a value",
+            "{:?} of {shown} needs a value",
             kind
         )));
     }
+    // `add`/`replace` with null is unassigning (RFC 7643 §2.5): a remove.
+    let unassign = kind == OpKind::Remove || value.is_some_and(Value::is_null);
+    if fixed(&def.mutability) {
+        // A path-less value may repeat a read-only attribute unchanged
+        // (a client sending the resource back); changing it is refused.
+        let unset = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        let have = super::filter::get_ci(res, &def.name);
+        let unchanged = from_value_map
+            && (def.name == "schemas" || have == value || (unset(have) && unset(value)));
+        if unchanged {
+            return Ok(());
+        }
+        return Err(ScimError::mutability(format!(
+            "{} is {} and cannot be changed",
+            def.name, def.mutability
+        )));
+    }
+    if unassign && def.required && filter.is_none() && sub.is_none() {
+        // Removing chosen values of a multi-valued attribute is allowed;
+        // the resource is checked for what it still needs afterwards.
+        let picks = kind == OpKind::Remove
+            && def.multi_valued
+            && matches!(value, Some(Value::Array(_) | Value::Object(_)));
+        if !picks {
+            return Err(ScimError::mutability(format!(
+                "{} is required and cannot be removed",
+                def.name
+            )));
+        }
+    }
+    // The sub-attribute named after the attribute (or after `[...]`).
+    let sub_def = match sub {
+        None => None,
+        Some(s) => {
+            if def.kind != "complex" {
+                return Err(ScimError::invalid_path(format!(
+                    "{shown}: {} has no sub-attributes",
+                    def.name
+                )));
+            }
+            let Some(sd) = find_sub(def, s) else {
+                return Err(ScimError::invalid_path(format!(
+                    "{shown}: {} has no sub-attribute {}",
+                    def.name,
+                    excerpt(s)
+                )));
+            };
+            if fixed(&sd.mutability) {
+                return Err(ScimError::mutability(format!(
+                    "{}.{} is {} and cannot be changed",
+                    def.name, sd.name, sd.mutability
+                )));
+            }
+            if unassign && sd.required {
+                return Err(ScimError::mutability(format!(
+                    "{}.{} is required and cannot be removed",
+                    def.name, sd.name
+                )));
+            }
+            Some(sd)
+        }
+    };
     let obj = res
         .as_object_mut()
         .ok_or_else(|| ScimError::internal("patch target is not an object"))?;
     if let Some(filter) = filter {
         if !(def.multi_valued && def.kind == "complex") {
             return Err(ScimError::invalid_path(format!(
-                "{} is not a multi-valued complex attribute",
+                "{shown}: {} is not a multi-valued complex attribute",
                 def.name
             )));
         }
-        let sub = match sub {
-            Some(s) => match find_sub(def, s) {
-                Some(sd) => Some(sd.name.clone()),
-                None => return Ok(()),
-            },
-            None => None,
-        };
-        filtered(obj, schema, def, filter, sub.as_deref(), kind, value)?;
-    } else if let Some(sub) = sub {
-        if def.kind != "complex" {
+        if !filter_names_known(filter, def) {
             return Err(ScimError::invalid_path(format!(
-                "{} has no sub-attributes",
+                "{shown}: the filter may only name sub-attributes of {}",
                 def.name
             )));
         }
-        let Some(sd) = find_sub(def, sub) else {
-            return Ok(());
-        };
+        let sub = sub_def.map(|sd| sd.name.clone());
+        filtered(obj, schema, def, filter, sub.as_deref(), kind, value)?;
+    } else if let Some(sd) = sub_def {
         let sub = sd.name.clone();
         sub_attr(obj, def, &sub, kind, value);
     } else {
@@ -368,8 +474,14 @@ fn filtered(
         .collect();
     let result = if hits.is_empty() {
         match kind {
-            OpKind::Remove => Ok(()),
-            _ => {
+            OpKind::Remove | OpKind::Replace => {
+                obj.insert(key, Value::Array(list));
+                return Err(ScimError::no_target(format!(
+                    "no value of {} matches the filter",
+                    def.name
+                )));
+            }
+            OpKind::Add => {
                 let mut pairs = Vec::new();
                 if !eq_pairs(filter, &mut pairs) {
                     obj.insert(key, Value::Array(list));
@@ -401,6 +513,15 @@ fn filtered(
                 });
             }
             _ => {
+                if sub.is_none() {
+                    if let Some(e) = hits
+                        .iter()
+                        .find_map(|&i| changes_fixed(def, &list[i], value))
+                    {
+                        obj.insert(key, Value::Array(list));
+                        return Err(e);
+                    }
+                }
                 for &i in &hits {
                     apply_to_elem(&mut list[i], def, sub, kind, value);
                 }
@@ -415,6 +536,27 @@ fn filtered(
     };
     obj.insert(key, Value::Array(list));
     result
+}
+
+/// 400 `mutability` when merging `value` into `elem` would change a
+/// `readOnly` or `immutable` sub-attribute (a member's `value`).
+fn changes_fixed(
+    def: &ScimSchemaAttribute,
+    elem: &Value,
+    value: Option<&Value>,
+) -> Option<ScimError> {
+    let Value::Object(new) = canon(def, value?) else {
+        return None;
+    };
+    new.iter().find_map(|(k, v)| {
+        let sd = find_sub(def, k)?;
+        (fixed(&sd.mutability) && elem.get(k) != Some(v)).then(|| {
+            ScimError::mutability(format!(
+                "{}.{} is {} and cannot be changed",
+                def.name, sd.name, sd.mutability
+            ))
+        })
+    })
 }
 
 fn apply_to_elem(
@@ -498,18 +640,13 @@ mod tests {
             &[
                 op("Replace", Some("displayName"), json!("A")),
                 op("ADD", Some("name.givenName"), json!("G")),
-                op(
-                    "add",
-                    None,
-                    json!({"title": "T", "name.familyName": "F", "nosuch": 1}),
-                ),
+                op("add", None, json!({"title": "T", "name.familyName": "F"})),
             ],
         )
         .unwrap();
         assert_eq!(r["displayName"], "A");
         assert_eq!(r["name"], json!({"givenName": "G", "familyName": "F"}));
         assert_eq!(r["title"], "T");
-        assert!(r.get("nosuch").is_none());
         let r = run(r, &[op("remove", Some("name.givenName"), Value::Null)]).unwrap();
         assert_eq!(r["name"], json!({"familyName": "F"}));
         let r = run(r, &[op("remove", Some("name"), Value::Null)]).unwrap();
@@ -528,11 +665,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["emails"][0]["value"], "b@x.io");
-        // No home email yet: an eq filter creates it.
+        // No home email yet: replace has no target, add with an eq filter
+        // creates it.
+        let e = run(
+            r.clone(),
+            &[op(
+                "replace",
+                Some(r#"emails[type eq "home"].value"#),
+                json!("h@x.io"),
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, "noTarget");
         let r = run(
             r,
             &[op(
-                "replace",
+                "add",
                 Some(r#"emails[type eq "home"].value"#),
                 json!("h@x.io"),
             )],
@@ -545,12 +693,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["emails"].as_array().unwrap().len(), 1);
-        // Removing what is not there is a no-op.
-        run(
+        // A filter that matches nothing has no target.
+        let e = run(
             r.clone(),
             &[op("remove", Some(r#"emails[type eq "x"]"#), Value::Null)],
         )
-        .unwrap();
+        .unwrap_err();
+        assert_eq!(e.scim_type, "noTarget");
         let e = run(
             r,
             &[op(
@@ -599,17 +748,51 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.scim_type, "noTarget");
-        // Read-only keys in a value map are skipped, other schemas ignored.
+        // Read-only keys in a value map may repeat what is there; other
+        // schemas and unknown names are refused.
         run(
             base(),
-            &[op(
-                "replace",
-                None,
-                json!({"id": "x", "meta": {}, "groups": [],
-                       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "d"}),
-            )],
+            &[op("replace", None, json!({"schemas": ["x"], "groups": []}))],
         )
         .unwrap();
+        for (v, t) in [
+            (json!({"id": "x"}), "mutability"),
+            (json!({"meta": {}}), "mutability"),
+            (
+                json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "d"}),
+                "invalidPath",
+            ),
+            (json!({"nosuch": 1}), "invalidPath"),
+            (json!({"name.nosuch": 1}), "invalidPath"),
+        ] {
+            let e = run(base(), &[op("replace", None, v.clone())]).unwrap_err();
+            assert_eq!(e.scim_type, t, "{v}");
+        }
+        for (o, p, t) in [
+            ("replace", "nosuch", "invalidPath"),
+            ("remove", "userName", "mutability"),
+            ("remove", "emails", "mutability"),
+            ("remove", "emails.value", "mutability"),
+            ("replace", "active", "mutability"),
+            ("replace", "meta.version", "mutability"),
+            ("add", "title.sub", "invalidPath"),
+            ("add", r#"emails[nosuch eq "x"].value"#, "invalidPath"),
+            ("add", "emails.nosuch", "invalidPath"),
+        ] {
+            let v = if p == "active" {
+                Value::Null
+            } else {
+                json!("x")
+            };
+            let o = ScimPatchOperation {
+                op: o.into(),
+                path: Some(p.into()),
+                value: Some(v),
+            };
+            let e = run(base(), &[o]).unwrap_err();
+            assert_eq!(e.scim_type, t, "{p}");
+        }
+        assert_eq!(check_ops(&[]).unwrap_err().scim_type, "invalidSyntax");
     }
 
     #[test]

@@ -119,6 +119,7 @@ fn coder_name(u: &ScimUser) -> String {
 /// Checks a User body and turns it into what the store writes. `active`
 /// is what to set (`None`: leave the status).
 fn to_write(mut u: ScimUser, active: Option<bool>) -> ScimResult<ScimUserWrite> {
+    super::limits::check_user(&u)?;
     if u.name.as_ref().is_some_and(|n| n.is_empty()) {
         u.name = None;
     }
@@ -521,6 +522,7 @@ pub async fn patch_user(
     let attrs = ListParams::attrs_from_query(q.as_deref())?;
     let id = parse_id("User", &id)?;
     let ops = patch_ops(body)?;
+    super::patch::check_ops(&ops)?;
     let schema = discovery::user();
     let v = modify(&state, id, &headers, |current| {
         let before: ScimUser = typed(current.clone())?;

@@ -594,6 +594,13 @@ both_licensed!(
                               {"op": "remove", "path": "emails"}])),
         )
         .await
+        .err(400, "mutability");
+        s.patch(
+            &path,
+            Scim::patch_op(json!([{"op": "replace", "path": "title", "value": "T"},
+                              {"op": "replace", "path": "emails", "value": []}])),
+        )
+        .await
         .err(400, "invalidValue");
         let now = s.get(&path).await;
         assert!(now.json.get("title").is_none());
@@ -890,8 +897,7 @@ both_licensed!(
             {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "pat.quinn@x.io"},
             {"op": "add", "path": "emails", "value": [{"value": "home@x.io", "type": "home"}]},
             {"op": "remove", "path": "nickName"},
-            {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:locale", "value": "en_GB"},
-            {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "ignored"}
+            {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:locale", "value": "en_GB"}
         ]);
         let r = s.patch(&path, Scim::patch_op(ops)).await;
         r.ok(200);
@@ -1463,5 +1469,736 @@ both_licensed!(
             .await
             .err(400, "invalidValue");
         assert_eq!(s.coder_user_count().await, before);
+    }
+);
+
+// ------------------------------------------------------- hardening (issue 10)
+
+/// `n` random ASCII letters and digits: incompressible, so PostgreSQL's
+/// btree entry limit cannot be passed by compression.
+fn random_text(n: usize) -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), n)
+}
+
+/// `n` random two-byte characters (Cyrillic lower case).
+fn random_cyrillic(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from_u32(rng.gen_range(0x430..0x450)).unwrap())
+        .collect()
+}
+
+// Fuzz finding 1: an attribute name whose byte at the schema URN's length
+// falls inside a multi-byte character crashed the projection (the
+// connection dropped). Unknown names are ignored (RFC 7644 §3.4.2.5):
+// `attributes` keeps only `id` and `schemas`, `excludedAttributes` nothing.
+both_licensed!(
+    projection_with_multibyte_attribute_names,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let u = s.user("proj", "proj@x.io").await;
+        let uid = u["id"].as_str().unwrap().to_owned();
+        let g = s
+            .post("/Groups", json!({"displayName": "proj-group"}))
+            .await;
+        g.ok(201);
+        let gid = g.id();
+        // User URN: 42 bytes, Group URN: 43; cover both and the neighbours.
+        let names: Vec<String> = (40..=43)
+            .map(|n| format!("{}éx", "a".repeat(n)))
+            .chain([
+                format!("{}:é", codersdk::SCIM_USER_SCHEMA),
+                format!("{}é", codersdk::SCIM_USER_SCHEMA),
+                format!("{}é", &codersdk::SCIM_GROUP_SCHEMA[..42]),
+                "é".repeat(30),
+            ])
+            .collect();
+        let user = s.get(&format!("/Users/{uid}")).await.json;
+        let group = s.get(&format!("/Groups/{gid}")).await.json;
+        let only_id = |v: &Value| {
+            let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(keys, ["id", "schemas"], "{v}");
+        };
+        for name in &names {
+            let q = enc(name);
+            for prefix in ["/scim/v2", "/api/v2/scim/v2"] {
+                for (list, one, full) in [
+                    ("/Users", format!("/Users/{uid}"), &user),
+                    ("/Groups", format!("/Groups/{gid}"), &group),
+                ] {
+                    let get = |p: String| {
+                        let url = s.t.url.clone();
+                        async move { send(&url, Method::GET, &p, Some(KEY), None, &[]).await }
+                    };
+                    let r = get(format!("{prefix}{list}?attributes={q}")).await;
+                    r.ok(200);
+                    only_id(&r.json["Resources"][0]);
+                    let r = get(format!("{prefix}{list}?excludedAttributes={q}")).await;
+                    r.ok(200);
+                    assert!(
+                        r.json["Resources"].as_array().unwrap().contains(full),
+                        "{name}: {}",
+                        r.text
+                    );
+                    let r = get(format!("{prefix}{one}?attributes={q}")).await;
+                    r.ok(200);
+                    only_id(&r.json);
+                    let r = get(format!("{prefix}{one}?excludedAttributes={q}")).await;
+                    r.ok(200);
+                    assert_eq!(&r.json, full, "{name}");
+                }
+            }
+            for path in ["/.search", "/Users/.search", "/Groups/.search"] {
+                let r = s.post(path, json!({"attributes": [name]})).await;
+                r.ok(200);
+                for res in r.json["Resources"].as_array().unwrap() {
+                    only_id(res);
+                }
+                let r = s.post(path, json!({"excludedAttributes": name})).await;
+                r.ok(200);
+                assert!(r.json["totalResults"].as_u64().unwrap() >= 1);
+            }
+        }
+        // A PATCH with the bad name answers (and commits) normally.
+        let q = enc(&names[1]);
+        let r = s
+            .call(
+                Method::PATCH,
+                &format!("/Users/{uid}?attributes={q}"),
+                Some(Scim::patch_op(
+                    json!([{"op": "replace", "path": "displayName", "value": "x"}]),
+                )),
+            )
+            .await;
+        r.ok(200);
+        only_id(&r.json);
+        assert_eq!(
+            s.get(&format!("/Users/{uid}")).await.json["displayName"],
+            "x"
+        );
+        let q = enc(&names[2]);
+        let r = s
+            .call(
+                Method::PATCH,
+                &format!("/Groups/{gid}?excludedAttributes={q}"),
+                Some(Scim::patch_op(
+                    json!([{"op": "replace", "path": "displayName", "value": "renamed"}]),
+                )),
+            )
+            .await;
+        r.ok(200);
+        assert_eq!(r.json["displayName"], "renamed");
+        // PATCH keys and paths with the multi-byte character at the URN's
+        // length are unknown attributes: 400 invalidPath, nothing written.
+        for (res, n) in [
+            (format!("/Users/{uid}"), 41),
+            (format!("/Groups/{gid}"), 42),
+        ] {
+            let before = s.get(&res).await.json;
+            let key = format!("{}éx", "a".repeat(n));
+            for ops in [
+                json!([{"op": "add", "value": {key.clone(): "v"}}]),
+                json!([{"op": "add", "path": key, "value": "v"}]),
+            ] {
+                s.patch(&res, Scim::patch_op(ops))
+                    .await
+                    .err(400, "invalidPath");
+            }
+            assert_eq!(s.get(&res).await.json, before);
+        }
+    }
+);
+
+/// One PATCH case: operations, expected status and scimType (`""` for
+/// 200), and `(JSON pointer, value)` pairs the resulting GET must show
+/// (`Value::Null`: absent). A refused case must leave the GET unchanged.
+struct Case {
+    ops: Value,
+    status: u16,
+    scim_type: &'static str,
+    after: Vec<(&'static str, Value)>,
+}
+
+fn case(ops: Value, scim_type: &'static str, after: Vec<(&'static str, Value)>) -> Case {
+    Case {
+        ops,
+        status: if scim_type.is_empty() { 200 } else { 400 },
+        scim_type,
+        after,
+    }
+}
+
+impl Scim {
+    /// Runs each case against `path`, first resetting the resource with
+    /// `reset` (a PUT body).
+    async fn run_cases(&self, path: &str, reset: &Value, cases: Vec<Case>) {
+        for c in cases {
+            self.put(path, reset.clone()).await.ok(200);
+            let before = self.get(path).await.json;
+            let r = self.patch(path, Scim::patch_op(c.ops.clone())).await;
+            if c.scim_type.is_empty() {
+                r.ok(c.status);
+            } else {
+                r.err(c.status, c.scim_type);
+                assert!(r.text.len() < 2048, "short error: {}", r.text.len());
+            }
+            let now = self.get(path).await.json;
+            if c.status != 200 {
+                assert_eq!(now, before, "refused {} changed nothing", c.ops);
+            } else {
+                assert_eq!(r.json, now, "PATCH answers what GET shows: {}", c.ops);
+            }
+            for (ptr, want) in &c.after {
+                let got = now.pointer(ptr).cloned().unwrap_or(Value::Null);
+                assert_eq!(&got, want, "{ptr} after {}", c.ops);
+            }
+        }
+    }
+}
+
+// RFC 7644 §3.5.2: every op on every attribute `/Schemas` publishes has a
+// defined effect, and what cannot be applied is refused with RFC 7644's
+// scimType; nothing is written when any operation is refused.
+both_licensed!(
+    patch_user_op_attribute_table,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let id = s.user("tab", "tab@x.io").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/Users/{id}");
+        // Every published attribute is stored and given back.
+        let reset = json!({"schemas": [codersdk::SCIM_USER_SCHEMA], "userName": "tab",
+            "externalId": "ext-1", "displayName": "D", "nickName": "N", "title": "T",
+            "userType": "Employee", "preferredLanguage": "en", "locale": "en-US",
+            "timezone": "UTC", "active": true,
+            "name": {"formatted": "G F", "givenName": "G", "familyName": "F",
+                     "middleName": "M", "honorificPrefix": "Dr", "honorificSuffix": "III"},
+            "emails": [{"value": "tab@x.io", "type": "work", "primary": true, "display": "W"},
+                       {"value": "home@x.io", "type": "home"}]});
+        s.put(&path, reset.clone()).await.ok(200);
+        let stored = s.get(&path).await.json;
+        for (k, v) in reset.as_object().unwrap() {
+            assert_eq!(&stored[k], v, "{k} is stored");
+        }
+        let absent = Value::Null;
+        let mut cases = Vec::new();
+        // Simple single-valued strings: add, replace (any case), remove,
+        // and null (unassigned).
+        for a in [
+            "externalId",
+            "displayName",
+            "nickName",
+            "title",
+            "userType",
+            "preferredLanguage",
+            "locale",
+            "timezone",
+        ] {
+            let ptr: &'static str = Box::leak(format!("/{a}").into_boxed_str());
+            cases.push(case(
+                json!([{"op": "add", "path": a, "value": "v1"}]),
+                "",
+                vec![(ptr, json!("v1"))],
+            ));
+            cases.push(case(
+                json!([{"op": "Replace", "path": a, "value": "v2"}]),
+                "",
+                vec![(ptr, json!("v2"))],
+            ));
+            cases.push(case(
+                json!([{"op": "REMOVE", "path": a}]),
+                "",
+                vec![(ptr, absent.clone())],
+            ));
+            // A null `value` is no value; null inside a value object
+            // unassigns (RFC 7643 §2.5).
+            cases.push(case(
+                json!([{"op": "replace", "path": a, "value": null}]),
+                "invalidValue",
+                vec![],
+            ));
+            cases.push(case(
+                json!([{"op": "replace", "value": {a: null}}]),
+                "",
+                vec![(ptr, absent.clone())],
+            ));
+            cases.push(case(
+                json!([{"op": "replace", "value": {a: "v3"}}]),
+                "",
+                vec![(ptr, json!("v3"))],
+            ));
+            cases.push(case(
+                json!([{"op": "replace", "path": a, "value": 1}]),
+                "invalidValue",
+                vec![],
+            ));
+        }
+        cases.extend([
+            // userName: required.
+            case(json!([{"op": "replace", "path": "userName", "value": "tab2"}]), "", vec![("/userName", json!("tab2"))]),
+            case(json!([{"op": "add", "path": "userName", "value": "tab3"}]), "", vec![("/userName", json!("tab3"))]),
+            case(json!([{"op": "remove", "path": "userName"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "userName", "value": null}]), "invalidValue", vec![]),
+            case(json!([{"op": "replace", "value": {"userName": null}}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "value": {"emails": null}}]), "mutability", vec![]),
+            // active: required (its changes are covered by scenario 47).
+            case(json!([{"op": "remove", "path": "active"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "value": {"active": null}}]), "mutability", vec![]),
+            // name: complex, merged; its sub-attributes.
+            case(json!([{"op": "replace", "path": "name", "value": {"givenName": "G2"}}]), "",
+                vec![("/name/givenName", json!("G2")), ("/name/familyName", json!("F"))]),
+            case(json!([{"op": "add", "path": "name.honorificPrefix", "value": "Prof"}]), "", vec![("/name/honorificPrefix", json!("Prof"))]),
+            case(json!([{"op": "remove", "path": "name.middleName"}]), "",
+                vec![("/name/middleName", absent.clone()), ("/name/givenName", json!("G"))]),
+            case(json!([{"op": "remove", "path": "name"}]), "", vec![("/name", absent.clone())]),
+            case(json!([{"op": "add", "value": {"name.familyName": "F2", "nickName": "N2"}}]), "",
+                vec![("/name/familyName", json!("F2")), ("/nickName", json!("N2"))]),
+            case(json!([{"op": "replace", "value": {codersdk::SCIM_USER_SCHEMA: {"title": "T9"}}}]), "", vec![("/title", json!("T9"))]),
+            case(json!([{"op": "replace", "path": "name.nosuch", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "replace", "path": "title.sub", "value": "x"}]), "invalidPath", vec![]),
+            // emails: required, multi-valued; emails.value required.
+            case(json!([{"op": "remove", "path": "emails"}]), "mutability", vec![]),
+            case(json!([{"op": "remove", "path": "emails.value"}]), "mutability", vec![]),
+            case(json!([{"op": "remove", "path": "emails[type eq \"work\"].value"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "emails", "value": null}]), "invalidValue", vec![]),
+            case(json!([{"op": "replace", "path": "emails", "value": []}]), "invalidValue", vec![]),
+            case(json!([{"op": "add", "path": "emails", "value": [{"value": "o@x.io", "type": "other"}]}]), "",
+                vec![("/emails/2", json!({"value": "o@x.io", "type": "other"}))]),
+            case(json!([{"op": "replace", "path": "emails", "value": [{"value": "n@x.io", "primary": true}]}]), "",
+                vec![("/emails", json!([{"value": "n@x.io", "primary": true}]))]),
+            case(json!([{"op": "remove", "path": "emails", "value": [{"value": "home@x.io"}]}]), "",
+                vec![("/emails/1", absent.clone()), ("/emails/0/value", json!("tab@x.io"))]),
+            case(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]), "",
+                vec![("/emails/1", absent.clone())]),
+            case(json!([{"op": "remove", "path": "emails[type eq \"other\"]"}]), "noTarget", vec![]),
+            case(json!([{"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x.io"}]), "noTarget", vec![]),
+            case(json!([{"op": "replace", "path": "emails[value co \"nomatch\"]", "value": {"display": "x"}}]), "noTarget", vec![]),
+            case(json!([{"op": "add", "path": "emails[type eq \"other\"].value", "value": "o@x.io"}]), "",
+                vec![("/emails/2", json!({"type": "other", "value": "o@x.io"}))]),
+            case(json!([{"op": "add", "path": "emails[value co \"zz\"].value", "value": "o@x.io"}]), "noTarget", vec![]),
+            case(json!([{"op": "replace", "path": "emails[type eq \"home\"].display", "value": "H"}]), "",
+                vec![("/emails/1/display", json!("H"))]),
+            case(json!([{"op": "remove", "path": "emails[type eq \"work\"].display"}]), "",
+                vec![("/emails/0/display", absent.clone()), ("/emails/0/value", json!("tab@x.io"))]),
+            case(json!([{"op": "replace", "path": "emails.type", "value": "other"}]), "",
+                vec![("/emails/0/type", json!("other")), ("/emails/1/type", json!("other"))]),
+            case(json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]), "",
+                vec![("/emails/0/primary", json!(false)), ("/emails/1/primary", json!(true))]),
+            case(json!([{"op": "replace", "path": "emails[nosuch eq \"x\"].value", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "path": "emails.nosuch", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "replace", "path": "title[type eq \"x\"]", "value": "x"}]), "invalidPath", vec![]),
+            // Read-only: groups and the common attributes.
+            case(json!([{"op": "add", "path": "groups", "value": [{"value": "x"}]}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "groups", "value": []}]), "mutability", vec![]),
+            case(json!([{"op": "remove", "path": "groups"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "id", "value": "x"}]), "mutability", vec![]),
+            case(json!([{"op": "remove", "path": "id"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}]), "mutability", vec![]),
+            case(json!([{"op": "remove", "path": "meta"}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "path": "schemas", "value": []}]), "mutability", vec![]),
+            case(json!([{"op": "replace", "value": {"id": "x"}}]), "mutability", vec![]),
+            // Unknown or unsupported paths.
+            case(json!([{"op": "replace", "path": "a".repeat(3000), "value": 1}]), "invalidPath", vec![]),
+            case(json!([{"op": "remove", "path": "nosuch"}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "path": "password", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "x"}}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "path": format!("{}:displayName", codersdk::SCIM_GROUP_SCHEMA), "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "add", "value": {"nosuch": 1}}]), "invalidPath", vec![]),
+            case(json!([{"op": "replace", "path": "emails[", "value": 1}]), "invalidPath", vec![]),
+            // Bad ops and bodies.
+            case(json!([{"op": "frob", "path": "title", "value": "x"}]), "invalidSyntax", vec![]),
+            case(json!([]), "invalidSyntax", vec![]),
+            case(json!([{"op": "remove"}]), "noTarget", vec![]),
+            case(json!([{"op": "add", "path": "title"}]), "invalidValue", vec![]),
+            // A refused later op undoes the earlier ones.
+            case(json!([{"op": "replace", "path": "title", "value": "Z"},
+                        {"op": "replace", "path": "displayName", "value": "Z"},
+                        {"op": "replace", "path": "nosuch", "value": "x"}]), "invalidPath", vec![]),
+            case(json!([{"op": "replace", "path": "title", "value": "Z"},
+                        {"op": "remove", "path": "emails[type eq \"other\"]"}]), "noTarget", vec![]),
+        ]);
+        s.run_cases(&path, &reset, cases).await;
+        // The 3000-char path is quoted short.
+        let r = s
+            .patch(
+                &path,
+                Scim::patch_op(json!([{"op": "replace", "path": "a".repeat(3000), "value": 1}])),
+            )
+            .await;
+        assert_eq!(
+            r.json["detail"],
+            format!(
+                "\"{}\"...: no attribute \"{}\"... in {} (see /Schemas)",
+                "a".repeat(100),
+                "a".repeat(100),
+                codersdk::SCIM_USER_SCHEMA
+            )
+        );
+        assert_eq!(s.coder_user(&id).await.email, "tab@x.io");
+    }
+);
+
+both_licensed!(
+    patch_group_op_attribute_table,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let u1 = s.user("m1", "m1@x.io").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let u2 = s.user("m2", "m2@x.io").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let g = s.post("/Groups", json!({"displayName": "tab-group"})).await;
+        g.ok(201);
+        let path = format!("/Groups/{}", g.id());
+        let reset = json!({"schemas": [codersdk::SCIM_GROUP_SCHEMA], "displayName": "tab-group",
+            "externalId": "g-ext", "members": [{"value": u1}]});
+        let absent = Value::Null;
+        let m = |u: &str| json!({"value": u, "$ref": format!("{}/scim/v2/Users/{u}", s.t.url), "type": "User"});
+        let nobody = "8c4f0ab8-59e6-4f4b-9a53-5b0aa8ba3ed4";
+        let cases = vec![
+            // displayName: required.
+            case(
+                json!([{"op": "replace", "path": "displayName", "value": "G2"}]),
+                "",
+                vec![("/displayName", json!("G2"))],
+            ),
+            case(
+                json!([{"op": "Add", "path": "displayName", "value": "G3"}]),
+                "",
+                vec![("/displayName", json!("G3"))],
+            ),
+            case(
+                json!([{"op": "replace", "value": {"displayName": "G4"}}]),
+                "",
+                vec![("/displayName", json!("G4"))],
+            ),
+            case(
+                json!([{"op": "remove", "path": "displayName"}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "displayName", "value": null}]),
+                "invalidValue",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "displayName", "value": 7}]),
+                "invalidValue",
+                vec![],
+            ),
+            // externalId.
+            case(
+                json!([{"op": "replace", "path": "externalId", "value": "g2"}]),
+                "",
+                vec![("/externalId", json!("g2"))],
+            ),
+            case(
+                json!([{"op": "remove", "path": "externalId"}]),
+                "",
+                vec![("/externalId", absent.clone())],
+            ),
+            // members: multi-valued; its sub-attributes are immutable.
+            case(
+                json!([{"op": "add", "path": "members", "value": [{"value": u2}]}]),
+                "",
+                vec![("/members", json!([m(&u1), m(&u2)]))],
+            ),
+            case(
+                json!([{"op": "replace", "path": "members", "value": [{"value": u2}]}]),
+                "",
+                vec![("/members", json!([m(&u2)]))],
+            ),
+            case(
+                json!([{"op": "remove", "path": "members"}]),
+                "",
+                vec![("/members", absent.clone())],
+            ),
+            case(
+                json!([{"op": "Remove", "path": "members", "value": [{"value": u1}]}]),
+                "",
+                vec![("/members", absent.clone())],
+            ),
+            case(
+                json!([{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]),
+                "",
+                vec![("/members", absent.clone())],
+            ),
+            case(
+                json!([{"op": "remove", "path": format!("members[value eq \"{nobody}\"]")}]),
+                "noTarget",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{nobody}\"]"), "value": {"value": u2}}]),
+                "noTarget",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"), "value": {"value": u2}}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"]"), "value": {"value": u1}}]),
+                "",
+                vec![("/members", json!([m(&u1)]))],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("members[value eq \"{u1}\"].value"), "value": u2}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "members.type", "value": "Group"}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "remove", "path": "members.$ref"}]),
+                "invalidPath",
+                vec![],
+            ),
+            case(
+                json!([{"op": "add", "path": "members[display eq \"x\"]", "value": {"value": u2}}]),
+                "invalidPath",
+                vec![],
+            ),
+            // Read-only and unknown.
+            case(
+                json!([{"op": "replace", "path": "id", "value": "x"}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "meta.lastModified", "value": "x"}]),
+                "mutability",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "userName", "value": "x"}]),
+                "invalidPath",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": format!("{}:userName", codersdk::SCIM_USER_SCHEMA), "value": "x"}]),
+                "invalidPath",
+                vec![],
+            ),
+            case(
+                json!([{"op": "replace", "path": "a".repeat(3000), "value": 1}]),
+                "invalidPath",
+                vec![],
+            ),
+            case(
+                json!([{"op": "add", "value": {"nosuch": 1}}]),
+                "invalidPath",
+                vec![],
+            ),
+            case(json!([]), "invalidSyntax", vec![]),
+            // A refused later op undoes the earlier ones (members included).
+            case(
+                json!([{"op": "add", "path": "members", "value": [{"value": u2}]},
+                        {"op": "replace", "path": "displayName", "value": "Z"},
+                        {"op": "remove", "path": "displayName"}]),
+                "mutability",
+                vec![],
+            ),
+        ];
+        s.run_cases(&path, &reset, cases).await;
+    }
+);
+
+// Fuzz finding 2: over-long text is refused before any write (PostgreSQL
+// answered 500 for an incompressible 3000-char userName or externalId,
+// SQLite stored it).
+both_licensed!(
+    scim_text_length_bounds,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let long = random_text(3000);
+        let users_before = s.coder_user_count().await;
+        let post = |body: Value| s.post("/Users", body);
+        let too_long = |attr: &str| format!("{attr} must be at most 1024 characters (got 3000)");
+        let r =
+            post(json!({"userName": long, "emails": [{"value": "long1@x.io", "primary": true}]}))
+                .await;
+        r.err(400, "invalidValue");
+        assert_eq!(r.json["detail"], too_long("userName"));
+        let r = post(
+            json!({"userName": "long2", "externalId": long, "emails": [{"value": "long2@x.io"}]}),
+        )
+        .await;
+        r.err(400, "invalidValue");
+        assert_eq!(r.json["detail"], too_long("externalId"));
+        for (k, v) in [
+            ("displayName", json!(long)),
+            ("title", json!(long)),
+            ("name", json!({"givenName": long})),
+            ("emails", json!([{"value": "long3@x.io", "display": long}])),
+        ] {
+            let mut b = json!({"userName": "long3", "emails": [{"value": "long3@x.io"}]});
+            b[k] = v;
+            let r = post(b).await;
+            r.err(400, "invalidValue");
+            assert!(
+                r.json["detail"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("must be at most 1024 characters (got 3000)"),
+                "{}",
+                r.text
+            );
+        }
+        // Multi-byte: 1000 two-byte characters are 2000 bytes of an index entry.
+        let r =
+            post(json!({"userName": random_cyrillic(1000), "emails": [{"value": "long4@x.io"}]}))
+                .await;
+        r.err(400, "invalidValue");
+        assert_eq!(
+            r.json["detail"],
+            "userName must be at most 1536 bytes of UTF-8 (got 2000)"
+        );
+        assert_eq!(s.coder_user_count().await, users_before, "nothing written");
+        assert_eq!(s.get("/Users").await.json["totalResults"], 0);
+        // At the bounds: stored on both backends (PostgreSQL's index too).
+        let at = random_text(1024);
+        let r = post(json!({"userName": at, "externalId": random_cyrillic(768), "emails": [{"value": "at@x.io"}]})).await;
+        r.ok(201);
+        assert_eq!(r.json["userName"], at);
+        let id = r.id();
+        let path = format!("/Users/{id}");
+        let before = s.get(&path).await.json;
+        // PUT and PATCH: refused, the user unchanged.
+        let mut body = before.clone();
+        body["externalId"] = json!(long);
+        s.put(&path, body).await.err(400, "invalidValue");
+        for (p, v) in [
+            ("userName", json!(long)),
+            ("externalId", json!(long)),
+            ("displayName", json!(long)),
+            ("name.givenName", json!(long)),
+            ("emails[type eq \"work\"].value", json!(long)),
+        ] {
+            let op = if p.starts_with("emails") {
+                "add"
+            } else {
+                "replace"
+            };
+            let r = s
+                .patch(
+                    &path,
+                    Scim::patch_op(json!([{"op": "replace", "path": "title", "value": "T"},
+                                         {"op": op, "path": p, "value": v}])),
+                )
+                .await;
+            r.err(400, "invalidValue");
+            assert!(r.text.len() < 2048);
+        }
+        assert_eq!(s.get(&path).await.json, before, "nothing written");
+        // Groups: POST, PUT and PATCH.
+        let r = s.post("/Groups", json!({"displayName": long})).await;
+        r.err(400, "invalidValue");
+        assert_eq!(r.json["detail"], too_long("displayName"));
+        let r = s
+            .post("/Groups", json!({"displayName": "g", "externalId": long}))
+            .await;
+        r.err(400, "invalidValue");
+        assert_eq!(r.json["detail"], too_long("externalId"));
+        assert_eq!(s.get("/Groups").await.json["totalResults"], 0);
+        let g = s
+            .post(
+                "/Groups",
+                json!({"displayName": random_text(1024), "externalId": random_text(1024)}),
+            )
+            .await;
+        g.ok(201);
+        let gpath = format!("/Groups/{}", g.id());
+        let before = s.get(&gpath).await.json;
+        s.put(&gpath, json!({"displayName": long}))
+            .await
+            .err(400, "invalidValue");
+        for p in ["displayName", "externalId"] {
+            s.patch(
+                &gpath,
+                Scim::patch_op(json!([{"op": "replace", "path": p, "value": long}])),
+            )
+            .await
+            .err(400, "invalidValue");
+        }
+        assert_eq!(s.get(&gpath).await.json, before, "nothing written");
+    }
+);
+
+// Fuzz finding 8: a bad filter's error quotes only its start.
+both_licensed!(
+    huge_filter_error_is_short,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        s.user("flt", "flt@x.io").await;
+        // 20,000 terms (over the parser's limit of 1024), about 440 kB.
+        let terms: Vec<String> = (0..20_000)
+            .map(|i| format!("userName eq \"u{i}\""))
+            .collect();
+        let filter = terms.join(" or ");
+        assert!(filter.len() > 400_000);
+        for path in ["/Users/.search", "/Groups/.search", "/.search"] {
+            let r = s.post(path, json!({"filter": filter})).await;
+            r.err(400, "invalidFilter");
+            assert!(r.text.len() < 2048, "{path}: {} bytes", r.text.len());
+            let detail = r.json["detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with(&format!("invalid filter {:?}...: ", &filter[..100])),
+                "{detail}"
+            );
+        }
+        // A malformed one with a huge token, and multi-byte text at the cut.
+        let bad = format!("userName eq \"{}", "é".repeat(5000));
+        let r = s.get(&format!("/Users?filter={}", enc(&bad))).await;
+        r.err(400, "invalidFilter");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+        let bad = format!("{} eq 1 and", "a".repeat(5000));
+        let r = s.get(&format!("/Groups?filter={}", enc(&bad))).await;
+        r.err(400, "invalidFilter");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+        // Other errors that quote client text are short too.
+        let id = s.get("/Users").await.json["Resources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let huge = random_text(500_000);
+        for (ops, scim_type) in [
+            (
+                json!([{"op": "replace", "path": "active", "value": huge}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": huge, "path": "title", "value": "x"}]),
+                "invalidSyntax",
+            ),
+            (
+                json!([{"op": "replace", "path": format!("{huge}[["), "value": 1}]),
+                "invalidPath",
+            ),
+        ] {
+            let r = s.patch(&format!("/Users/{id}"), Scim::patch_op(ops)).await;
+            r.err(400, scim_type);
+            assert!(r.text.len() < 2048, "{scim_type}: {} bytes", r.text.len());
+        }
+        let r = s.get(&format!("/Users?count={}", random_text(5000))).await;
+        r.err(400, "invalidValue");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+        let r = s.get(&format!("/Users/{}", random_text(5000))).await;
+        r.err(404, "notFound");
+        assert!(r.text.len() < 2048, "{} bytes", r.text.len());
     }
 );
