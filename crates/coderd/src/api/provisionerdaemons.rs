@@ -103,7 +103,12 @@ fn random_daemon_name() -> String {
 /// daemon serves the default organization with the tags as given
 /// (`scope=user` -> 403); 400 when the request is not a websocket upgrade.
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons/serve", tag = "Enterprise",
-    params(("organization" = String, Path, description = "Organization ID")),
+    params(("organization" = String, Path, description = "Organization ID, name, or default"),
+        ("provisioner" = Vec<String>, Query, description = "Provisioner types served (repeatable): `echo` or `terraform`"),
+        ("tag" = Option<Vec<String>>, Query, description = "Tags as `key=value` (repeatable); `scope=user` or `scope=organization` (the default)"),
+        ("name" = Option<String>, Query, description = "Daemon name")),
+    security(("CoderProvisionerDaemonPSK" = []), ("CoderSessionToken" = []),
+        ("CoderSessionTokenCookie" = []), ("CoderSessionTokenQuery" = [])),
     responses((status = 101, description = "Switching Protocols"), (status = 400, body = Message),
         (status = 401, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn serve_provisioner_daemon(
