@@ -465,35 +465,83 @@ fn fill(op: &serde_json::Value, path: &str, bad: bool) -> String {
     out
 }
 
+/// Calls every documented operation with made-up parameters (well-formed
+/// unknown ids and malformed ones), no body, `{}` and a non-JSON body,
+/// anonymously and with each of `credentials` (header name, value), and
+/// asserts each answer's status is documented for that operation.
+async fn assert_statuses_documented(t: &TestServer, credentials: &[(&str, String)]) {
+    let r = t.raw(Method::GET, "/api/v2/openapi.json", None, None).await;
+    let doc = r.json;
+    let http = reqwest::Client::new();
+    for (m, p, op) in operations(&doc) {
+        let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+        // Signing out would end the owner's session for the rest.
+        let logout = m == "post" && p == "/api/v2/users/logout";
+        let mut creds: Vec<Option<&(&str, String)>> = vec![None];
+        if !logout {
+            creds.extend(credentials.iter().map(Some));
+        }
+        for bad in [false, true] {
+            let path = fill(&op, &p, bad);
+            for cred in &creds {
+                for body in [None, Some("{}"), Some("not json")] {
+                    if body.is_some() && op.get("requestBody").is_none() {
+                        continue;
+                    }
+                    let mut req = http.request(method.clone(), format!("{}{path}", t.url));
+                    if let Some((h, v)) = cred {
+                        req = req.header(*h, v);
+                    }
+                    if let Some(b) = body {
+                        req = req.header("Content-Type", "application/json").body(b);
+                    }
+                    let res = Resp::from(req.send().await.expect("send")).await;
+                    assert!(
+                        op["responses"].get(res.status.to_string()).is_some(),
+                        "{m} {path} (credential: {:?}, body: {body:?}) answered {} {}, not documented",
+                        cred.map(|c| c.0),
+                        res.status,
+                        res.text
+                    );
+                }
+            }
+        }
+    }
+}
+
 both!(
     every_answered_status_is_documented,
     |t: TestServer| async move {
         let owner = t.owner().await;
-        let r = t.raw(Method::GET, "/api/v2/openapi.json", None, None).await;
-        let doc = r.json;
-        for (m, p, op) in operations(&doc) {
-            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
-            let documented = |status: u16| op["responses"].get(status.to_string()).is_some();
-            // Signing out would end the owner's session for the rest.
-            let as_owner = !(m == "post" && p == "/api/v2/users/logout");
-            for bad in [false, true] {
-                let path = fill(&op, &p, bad);
-                for token in [None, Some(owner.token()).filter(|_| as_owner)] {
-                    for body in [None, Some("{}"), Some("not json")] {
-                        if body.is_some() && op.get("requestBody").is_none() {
-                            continue;
-                        }
-                        let res = t.raw(method.clone(), &path, token, body).await;
-                        assert!(
-                            documented(res.status),
-                            "{m} {path} (token: {}, body: {body:?}) answered {} {}, not documented",
-                            token.is_some(),
-                            res.status,
-                            res.text
-                        );
-                    }
-                }
-            }
-        }
+        assert_statuses_documented(&t, &[("Coder-Session-Token", owner.token().to_owned())]).await;
+    }
+);
+
+both_licensed!(
+    every_answered_status_is_documented_licensed,
+    |mut t: TestServer, ca: LicenseAuthority| async move {
+        t.config.scim_auth_header = Some("openapi-scim-key".into());
+        t.restart().await;
+        let owner = t.owner().await;
+        owner
+            .license(
+                &ca,
+                &[
+                    ("scim", 1),
+                    ("template_rbac", 1),
+                    ("high_availability", 1),
+                    ("appearance", 1),
+                    ("external_provisioner_daemons", 1),
+                ],
+            )
+            .await;
+        assert_statuses_documented(
+            &t,
+            &[
+                ("Coder-Session-Token", owner.token().to_owned()),
+                ("Authorization", "Bearer openapi-scim-key".to_owned()),
+            ],
+        )
+        .await;
     }
 );
