@@ -59,7 +59,7 @@ pub fn daemon_to_sdk(d: &store::ProvisionerDaemon) -> ProvisionerDaemon {
 /// daemon the caller may read (every member may), oldest first; `[]` when
 /// none. Daemons are not organization-scoped (upstream OLD).
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons", tag = "Enterprise",
-    params(("organization" = String, Path, description = "Organization ID")),
+    params(("organization" = String, Path, description = "Organization ID, name, or default")),
     responses((status = 200, body = Vec<ProvisionerDaemon>), (status = 401, body = Message),
         (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn get_provisioner_daemons(
