@@ -55,8 +55,10 @@ pub struct CreateGroupRequest {
 #[serde(default)]
 pub struct PatchGroupRequest {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub add_users: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub remove_users: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,

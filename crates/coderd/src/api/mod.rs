@@ -243,6 +243,30 @@ fn document_access(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Gives every response without a description its status's reason phrase
+/// (`404` -> `Not Found`): OpenAPI requires the field, and generated
+/// clients show it.
+fn describe_statuses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations_mut(item) {
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response {
+                    if r.description.is_empty() {
+                        r.description = status
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|s| StatusCode::from_u16(s).ok())
+                            .and_then(|s| s.canonical_reason())
+                            .unwrap_or("Response")
+                            .to_owned();
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Documents the entitlement gate (`crate::entitlements::gated`): every
 /// operation of `router` can answer 403 `<feature> is an Enterprise
 /// feature...` when the feature is not licensed.
@@ -337,6 +361,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // SCIM 2.0, under `/scim/v2` and `/api/v2/scim/v2` (see `crate::scim`).
     let (scim, scim_doc) = crate::scim::router();
     doc.merge(scim_doc);
+    describe_statuses(&mut doc);
     (router.merge(scim), doc)
 }
 
