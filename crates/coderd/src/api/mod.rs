@@ -45,7 +45,12 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "Coder API (coderd-rs)",
-        description = "Coder's REST API as served by coderd-rs.",
+        description = "Coder's REST API as served by coderd-rs. Authenticated operations take \
+            the session token in the `Coder-Session-Token` header, the `coder_session_token` \
+            cookie or query parameter. SCIM 2.0 is served at both `/scim/v2` and \
+            `/api/v2/scim/v2`: the same operations, documented under each prefix (the second \
+            prefix's operationIds end in `_api_v2`), authenticated with the SCIM key as a bearer \
+            token.",
         version = "2.0"
     ),
     components(schemas(codersdk::Response, codersdk::ValidationError)),
