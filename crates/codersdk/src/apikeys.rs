@@ -39,6 +39,7 @@ pub struct APIKeyWithOwner {
 #[serde(default)]
 pub struct CreateTokenRequest {
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub lifetime: i64,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,

@@ -29,5 +29,6 @@ pub struct ServiceBannerConfig {
     /// `#` and six hex digits (either case), e.g. `#00FF00`; checked only
     /// when `enabled` is true.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(pattern = r"^(#[0-9a-fA-F]{6})?$")]
     pub background_color: String,
 }

@@ -35,10 +35,17 @@ pub struct Group {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateGroupRequest {
+    #[schema(
+        required = true,
+        default,
+        max_length = 255,
+        pattern = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
+    )]
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub display_name: String,
     pub avatar_url: String,
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub quota_allowance: i64,
 }
 
@@ -48,8 +55,10 @@ pub struct CreateGroupRequest {
 #[serde(default)]
 pub struct PatchGroupRequest {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub add_users: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub remove_users: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
@@ -58,5 +67,6 @@ pub struct PatchGroupRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub quota_allowance: Option<i64>,
 }

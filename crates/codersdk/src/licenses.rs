@@ -25,5 +25,6 @@ pub struct License {
 pub struct AddLicenseRequest {
     /// The license: a compact JWS signed with Ed25519 (`alg: EdDSA`).
     #[serde(default)]
+    #[schema(required = true, default)]
     pub license: String,
 }

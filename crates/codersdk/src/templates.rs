@@ -91,11 +91,13 @@ pub struct CreateTemplateVersionRequest {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<Uuid>,
+    #[schema(required = true, default, pattern = "^file$")]
     pub storage_method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Uuid>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub example_id: String,
+    #[schema(required = true, default, pattern = "^(echo|terraform)$")]
     pub provisioner: String,
     pub tags: BTreeMap<String, String>,
 }
@@ -106,6 +108,7 @@ pub struct CreateTemplateVersionRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateTemplateRequest {
+    #[schema(required = true, default)]
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub display_name: String,
@@ -114,8 +117,10 @@ pub struct CreateTemplateRequest {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub icon: String,
     #[serde(rename = "template_version_id")]
+    #[schema(required = true, default)]
     pub version_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
     pub default_ttl_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_user_cancel_workspace_jobs: Option<bool>,
@@ -138,6 +143,7 @@ pub struct UpdateTemplateMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
     pub default_ttl_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_user_cancel_workspace_jobs: Option<bool>,
@@ -147,5 +153,6 @@ pub struct UpdateTemplateMeta {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct UpdateActiveTemplateVersion {
+    #[schema(required = true, default)]
     pub id: Option<Uuid>,
 }

@@ -115,10 +115,18 @@ pub struct GetUsersResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateFirstUserRequest {
+    #[schema(required = true, default, format = Email, max_length = 320)]
     pub email: String,
+    #[schema(
+        required = true,
+        default,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
+    )]
     pub username: String,
     #[serde(default)]
     pub name: String,
+    #[schema(required = true, default, min_length = 6)]
     pub password: String,
     /// Name of the default organization (upstream's `organization`;
     /// default `coder`).
@@ -138,7 +146,14 @@ pub struct CreateFirstUserResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateUserRequest {
+    #[schema(required = true, default, format = Email, max_length = 320)]
     pub email: String,
+    #[schema(
+        required = true,
+        default,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
+    )]
     pub username: String,
     #[serde(default)]
     pub name: String,
@@ -157,6 +172,7 @@ pub struct CreateUserRequest {
 pub struct UpdateUserPasswordRequest {
     #[serde(default)]
     pub old_password: String,
+    #[schema(required = true, default, min_length = 6)]
     pub password: String,
 }
 
@@ -180,7 +196,9 @@ pub struct UserRoles {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct LoginWithPasswordRequest {
+    #[schema(required = true, default, format = Email, max_length = 320)]
     pub email: String,
+    #[schema(required = true, default)]
     pub password: String,
 }
 

@@ -149,7 +149,14 @@ pub struct WorkspacesResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateWorkspaceRequest {
+    #[schema(required = true, default)]
     pub template_id: Option<Uuid>,
+    #[schema(
+        required = true,
+        default,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$"
+    )]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autostart_schedule: Option<String>,
@@ -166,6 +173,7 @@ pub struct CreateWorkspaceRequest {
 pub struct CreateWorkspaceBuildRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_version_id: Option<Uuid>,
+    #[schema(required = true, default, pattern = "^(start|stop|delete)$")]
     pub transition: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,

@@ -110,6 +110,7 @@ pub async fn post_token(
 
 /// `GET /users/{user}/keys/tokens` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct TokensQuery {
     /// Include expired tokens.

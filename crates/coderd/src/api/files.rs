@@ -37,13 +37,21 @@ async fn read_upload(req: Request, limit: usize) -> Result<Bytes, ApiError> {
         })
 }
 
+/// The `POST /files` body in the OpenAPI document: the raw bytes of a tar
+/// archive (`type: string`, `format: binary`, `contentMediaType:
+/// application/x-tar`; OpenAPI 3.1 §4.8.14.3), not a JSON value.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = "binary", content_media_type = "application/x-tar",
+    description = "A tar archive, sent as raw bytes.")]
+pub struct TarArchive(#[allow(dead_code)] Vec<u8>);
+
 /// `POST /files`: stores a tar archive (`Content-Type: application/x-tar`,
 /// at most 100 MiB). The same bytes uploaded again by the same user answer
 /// 200 with the existing id; a new file answers 201. Other content types ->
 /// 400 `Unsupported content type header "<ct>".`; needs create on files
 /// (owner, template-admin) else 403.
 #[utoipa::path(post, path = "/api/v2/files", tag = "Files",
-    request_body(content = Vec<u8>, content_type = "application/x-tar", description = "A tar archive"),
+    request_body(content = inline(TarArchive), content_type = "application/x-tar", description = "A tar archive (raw bytes)"),
     responses((status = 201, body = UploadResponse), (status = 200, body = UploadResponse),
         (status = 400, body = Message), (status = 403, body = Message), (status = 413, body = Message)))]
 pub async fn post_file(
@@ -96,7 +104,7 @@ pub async fn post_file(
 /// `GET /files/{fileID}`: the file's bytes with its content type. Readable
 /// by its uploader and by template admins; anyone else -> 404 stock.
 #[utoipa::path(get, path = "/api/v2/files/{fileID}", tag = "Files",
-    params(("fileID" = String, Path, description = "File ID")),
+    params(("fileID" = uuid::Uuid, Path, description = "File ID")),
     responses((status = 200, description = "The file", content_type = "application/x-tar"),
         (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_file(

@@ -226,6 +226,7 @@ pub async fn get_group_by_org_and_name(
 
 /// `GET /groups` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct GroupsQuery {
     /// Only groups of this organization (id or name).

@@ -119,7 +119,7 @@ pub async fn get_licenses(
 /// -> 404 `Unknown license ID`. Recomputes the entitlements and answers
 /// 200 with an empty body (upstream's quirk, kept: the seed has no body).
 #[utoipa::path(delete, path = "/api/v2/licenses/{id}", tag = "Enterprise",
-    params(("id" = String, Path, description = "License ID (integer)")),
+    params(("id" = i32, Path, description = "License ID")),
     responses((status = 200, description = "Deleted; empty body"), (status = 401, body = Message),
         (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn delete_license(

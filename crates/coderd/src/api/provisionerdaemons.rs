@@ -60,7 +60,7 @@ pub fn daemon_to_sdk(d: &store::ProvisionerDaemon) -> ProvisionerDaemon {
 /// daemon the caller may read (every member may), oldest first; `[]` when
 /// none. Daemons are not organization-scoped (upstream OLD).
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons", tag = "Enterprise",
-    params(("organization" = String, Path, description = "Organization ID")),
+    params(("organization" = String, Path, description = "Organization ID, name, or default")),
     responses((status = 200, body = Vec<ProvisionerDaemon>), (status = 401, body = Message),
         (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn get_provisioner_daemons(
@@ -177,7 +177,12 @@ fn daemon_caller(
 /// (`scope=user` -> 403 `You aren't allowed to create provisioner daemons
 /// with scope "user"`); 400 when the request is not a websocket upgrade.
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/provisionerdaemons/serve", tag = "Enterprise",
-    params(("organization" = String, Path, description = "Organization ID")),
+    params(("organization" = String, Path, description = "Organization ID, name, or default"),
+        ("provisioner" = Vec<String>, Query, description = "Provisioner types served (repeatable): `echo` or `terraform`"),
+        ("tag" = Option<Vec<String>>, Query, description = "Tags as `key=value` (repeatable); `scope=user` or `scope=organization` (the default)"),
+        ("name" = Option<String>, Query, description = "Daemon name")),
+    security(("CoderProvisionerDaemonPSK" = []), ("CoderSessionToken" = []),
+        ("CoderSessionTokenCookie" = []), ("CoderSessionTokenQuery" = [])),
     responses((status = 101, description = "Switching Protocols"), (status = 400, body = Message),
         (status = 401, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn serve_provisioner_daemon(

@@ -46,7 +46,7 @@ async fn template(
 /// the template (groups with their members). 404 for a template the caller
 /// cannot see.
 #[utoipa::path(get, path = "/api/v2/templates/{template}/acl", tag = "Enterprise",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     responses((status = 200, body = TemplateACL), (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn get_template_acl(
     State(state): State<AppState>,
@@ -118,7 +118,7 @@ fn parse_perms(
 /// problems come back together as 400 `Invalid request to update template
 /// metadata!` with `validations`, and nothing is written.
 #[utoipa::path(patch, path = "/api/v2/templates/{template}/acl", tag = "Enterprise",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     request_body = UpdateTemplateACL,
     responses((status = 200, body = Message), (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn patch_template_acl(

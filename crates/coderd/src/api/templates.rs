@@ -318,7 +318,7 @@ pub async fn get_template_by_name(
 
 /// `GET /templates/{template}`.
 #[utoipa::path(get, path = "/api/v2/templates/{template}", tag = "Templates",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     responses((status = 200, body = Template), (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_template(
     State(state): State<AppState>,
@@ -332,7 +332,7 @@ pub async fn get_template(
 /// `PATCH /templates/{template}`: updates the metadata given; answers 304
 /// (no body) when nothing changes, as upstream. Needs template admin.
 #[utoipa::path(patch, path = "/api/v2/templates/{template}", tag = "Templates",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     request_body = UpdateTemplateMeta,
     responses((status = 200, body = Template), (status = 304, description = "Not modified"),
         (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message), (status = 409, body = Message)))]
@@ -398,7 +398,7 @@ pub async fn patch_template(
 /// `DELETE /templates/{template}`: 200 `Template has been deleted!`; 412
 /// while workspaces use it. Needs delete on templates.
 #[utoipa::path(delete, path = "/api/v2/templates/{template}", tag = "Templates",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     responses((status = 200, body = Message), (status = 403, body = Message), (status = 404, body = Message), (status = 412, body = Message)))]
 pub async fn delete_template(
     State(state): State<AppState>,
@@ -425,7 +425,7 @@ pub async fn delete_template(
 /// `GET /templates/{template}/versions`: the template's versions, oldest
 /// first.
 #[utoipa::path(get, path = "/api/v2/templates/{template}/versions", tag = "Templates",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     responses((status = 200, body = Vec<TemplateVersion>), (status = 404, body = Message)))]
 pub async fn get_template_versions(
     State(state): State<AppState>,
@@ -441,7 +441,7 @@ pub async fn get_template_versions(
 /// version. The version must belong to the template (400) and have
 /// imported successfully (400). Needs template admin.
 #[utoipa::path(patch, path = "/api/v2/templates/{template}/versions", tag = "Templates",
-    params(("template" = String, Path, description = "Template ID")),
+    params(("template" = uuid::Uuid, Path, description = "Template ID")),
     request_body = UpdateActiveTemplateVersion,
     responses((status = 200, body = Message), (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn patch_active_template_version(

@@ -349,7 +349,7 @@ pub async fn post_template_version(
 
 /// `GET /templateversions/{templateversion}`.
 #[utoipa::path(get, path = "/api/v2/templateversions/{templateversion}", tag = "Templates",
-    params(("templateversion" = String, Path, description = "Template version ID")),
+    params(("templateversion" = uuid::Uuid, Path, description = "Template version ID")),
     responses((status = 200, body = TemplateVersion), (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_template_version(
     State(state): State<AppState>,
@@ -363,7 +363,7 @@ pub async fn get_template_version(
 /// `GET /templateversions/{templateversion}/resources`: the resources its
 /// import found, for both the start and the stop transition.
 #[utoipa::path(get, path = "/api/v2/templateversions/{templateversion}/resources", tag = "Templates",
-    params(("templateversion" = String, Path, description = "Template version ID")),
+    params(("templateversion" = uuid::Uuid, Path, description = "Template version ID")),
     responses((status = 200, body = Vec<WorkspaceResource>), (status = 404, body = Message)))]
 pub async fn get_template_version_resources(
     State(state): State<AppState>,
@@ -378,7 +378,7 @@ pub async fn get_template_version_resources(
 /// (`?after=<id>`); with `?follow`, a websocket streaming them until the
 /// job finishes (101).
 #[utoipa::path(get, path = "/api/v2/templateversions/{templateversion}/logs", tag = "Templates",
-    params(("templateversion" = String, Path, description = "Template version ID"), LogsQuery),
+    params(("templateversion" = uuid::Uuid, Path, description = "Template version ID"), LogsQuery),
     responses((status = 200, body = Vec<ProvisionerJobLog>), (status = 101, description = "Following the logs (websocket)"),
         (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_template_version_logs(
@@ -395,7 +395,7 @@ pub async fn get_template_version_logs(
 /// `PATCH /templateversions/{templateversion}/cancel`: cancels the import
 /// (400 when it already finished or was canceled). Needs template admin.
 #[utoipa::path(patch, path = "/api/v2/templateversions/{templateversion}/cancel", tag = "Templates",
-    params(("templateversion" = String, Path, description = "Template version ID")),
+    params(("templateversion" = uuid::Uuid, Path, description = "Template version ID")),
     responses((status = 200, body = Message), (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn patch_template_version_cancel(
     State(state): State<AppState>,

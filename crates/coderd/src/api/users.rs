@@ -355,6 +355,7 @@ pub async fn post_logout(State(state): State<AppState>, auth: Auth) -> ApiResult
 /// `GET /users` query: `q` (search terms and `status:` / `role:` /
 /// `username:` / `email:` filters), `limit`, `offset`, `after_id`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct UsersQuery {
     /// Search query, e.g. `alice status:active role:owner`.

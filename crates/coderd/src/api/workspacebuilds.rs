@@ -263,7 +263,7 @@ pub async fn queue_build(
 /// and must be a successfully imported version of the workspace's
 /// template. 409 while the latest build is still active.
 #[utoipa::path(post, path = "/api/v2/workspaces/{workspace}/builds", tag = "Builds",
-    params(("workspace" = String, Path, description = "Workspace ID")),
+    params(("workspace" = uuid::Uuid, Path, description = "Workspace ID")),
     request_body = CreateWorkspaceBuildRequest,
     responses((status = 201, body = WorkspaceBuild), (status = 400, body = Message), (status = 403, body = Message),
         (status = 404, body = Message), (status = 409, body = Message)))]
@@ -365,7 +365,7 @@ pub async fn post_workspace_build(
 /// `GET /workspaces/{workspace}/builds`: the workspace's builds, newest
 /// first.
 #[utoipa::path(get, path = "/api/v2/workspaces/{workspace}/builds", tag = "Builds",
-    params(("workspace" = String, Path, description = "Workspace ID")),
+    params(("workspace" = uuid::Uuid, Path, description = "Workspace ID")),
     responses((status = 200, body = Vec<WorkspaceBuild>), (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_workspace_builds(
     State(state): State<AppState>,
@@ -379,7 +379,7 @@ pub async fn get_workspace_builds(
 
 /// `GET /workspacebuilds/{workspacebuild}`.
 #[utoipa::path(get, path = "/api/v2/workspacebuilds/{workspacebuild}", tag = "Builds",
-    params(("workspacebuild" = String, Path, description = "Workspace build ID")),
+    params(("workspacebuild" = uuid::Uuid, Path, description = "Workspace build ID")),
     responses((status = 200, body = WorkspaceBuild), (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_workspace_build(
     State(state): State<AppState>,
@@ -392,7 +392,7 @@ pub async fn get_workspace_build(
 
 /// `GET /workspacebuilds/{workspacebuild}/resources`.
 #[utoipa::path(get, path = "/api/v2/workspacebuilds/{workspacebuild}/resources", tag = "Builds",
-    params(("workspacebuild" = String, Path, description = "Workspace build ID")),
+    params(("workspacebuild" = uuid::Uuid, Path, description = "Workspace build ID")),
     responses((status = 200, body = Vec<WorkspaceResource>), (status = 404, body = Message)))]
 pub async fn get_workspace_build_resources(
     State(state): State<AppState>,
@@ -407,7 +407,7 @@ pub async fn get_workspace_build_resources(
 /// (`?after=<id>`); with `?follow`, a websocket streaming them as the build
 /// runs, closed once it finished (101).
 #[utoipa::path(get, path = "/api/v2/workspacebuilds/{workspacebuild}/logs", tag = "Builds",
-    params(("workspacebuild" = String, Path, description = "Workspace build ID"), LogsQuery),
+    params(("workspacebuild" = uuid::Uuid, Path, description = "Workspace build ID"), LogsQuery),
     responses((status = 200, body = Vec<ProvisionerJobLog>), (status = 101, description = "Following the logs (websocket)"),
         (status = 400, body = Message), (status = 404, body = Message)))]
 pub async fn get_workspace_build_logs(
@@ -425,7 +425,7 @@ pub async fn get_workspace_build_logs(
 /// job. Needs update on the workspace, and template admin when the
 /// template disallows user cancels.
 #[utoipa::path(patch, path = "/api/v2/workspacebuilds/{workspacebuild}/cancel", tag = "Builds",
-    params(("workspacebuild" = String, Path, description = "Workspace build ID")),
+    params(("workspacebuild" = uuid::Uuid, Path, description = "Workspace build ID")),
     responses((status = 200, body = Message), (status = 400, body = Message), (status = 403, body = Message), (status = 404, body = Message)))]
 pub async fn patch_workspace_build_cancel(
     State(state): State<AppState>,

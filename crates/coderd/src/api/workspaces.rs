@@ -414,7 +414,7 @@ pub struct IncludeDeleted {
 /// `GET /workspaces/{workspace}` (410 for a deleted one unless
 /// `include_deleted=true`).
 #[utoipa::path(get, path = "/api/v2/workspaces/{workspace}", tag = "Workspaces",
-    params(("workspace" = String, Path, description = "Workspace ID"), IncludeDeleted),
+    params(("workspace" = uuid::Uuid, Path, description = "Workspace ID"), IncludeDeleted),
     responses((status = 200, body = Workspace), (status = 400, body = Message), (status = 404, body = Message), (status = 410, body = Message)))]
 pub async fn get_workspace(
     State(state): State<AppState>,

@@ -111,12 +111,63 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     for prefix in PREFIXES {
         out = out.nest(prefix, inner.clone());
         for (p, item) in &doc.paths.paths {
-            paths.paths.insert(format!("{prefix}{p}"), item.clone());
+            let mut item = item.clone();
+            document_scim_operations(prefix, p, &mut item);
+            paths.paths.insert(format!("{prefix}{p}"), item);
         }
     }
     let mut doc = doc;
     doc.paths = paths;
     (out, doc)
+}
+
+/// Makes the operations at `path` (under `prefix`) tell what every SCIM
+/// handler shares ([`ScimEnabled`] / [`ScimAuth`]):
+/// - a unique `operationId`: `scim_<handler>` under `/scim/v2`,
+///   `scim_<handler>_api_v2` under `/api/v2/scim/v2` (the same operation,
+///   served at both prefixes);
+/// - 404 (Coder's envelope) when SCIM is disabled, 403 (SCIM error) when
+///   the `scim` feature is not licensed;
+/// - resources (not discovery, RFC 7644 §4): the `ScimBearer` security
+///   scheme and 401 `invalidAuthorization`;
+/// - a request body: 400 `invalidSyntax` / `invalidValue`.
+fn document_scim_operations(prefix: &str, path: &str, item: &mut utoipa::openapi::PathItem) {
+    use crate::api::{document_status, operations_mut, SCIM_BEARER_SCHEME};
+    use utoipa::openapi::security::SecurityRequirement;
+    let discovery = ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"]
+        .iter()
+        .any(|d| path.starts_with(d));
+    let suffix = if prefix == PREFIXES[0] { "" } else { "_api_v2" };
+    for (_, op) in operations_mut(item) {
+        if let Some(id) = &op.operation_id {
+            op.operation_id = Some(format!("scim_{id}{suffix}"));
+        }
+        let scim = SCIM_CONTENT_TYPE;
+        document_status(
+            op,
+            404,
+            "Not found, or SCIM is disabled",
+            "application/json",
+            "Response",
+        );
+        document_status(
+            op,
+            403,
+            "The scim feature is not licensed",
+            scim,
+            "ScimError",
+        );
+        if !discovery {
+            op.security = Some(vec![SecurityRequirement::new(
+                SCIM_BEARER_SCHEME,
+                Vec::<String>::new(),
+            )]);
+            document_status(op, 401, "Missing or wrong SCIM key", scim, "ScimError");
+        }
+        if op.request_body.is_some() {
+            document_status(op, 400, "Malformed or invalid request", scim, "ScimError");
+        }
+    }
 }
 
 /// 404 `notFound` for unknown paths under the SCIM prefixes.
