@@ -93,6 +93,12 @@ pub struct Config {
     /// PBKDF2 iterations for new password hashes (not a flag; tests lower it).
     #[arg(skip = crate::userpassword::DEFAULT_ITERATIONS)]
     pub password_hash_iterations: u32,
+
+    /// The clock behind `last_seen_at` and the dormancy job (not a flag;
+    /// `None` = the system clock; tests pass a
+    /// settable `coderd::testutil::TestClock`).
+    #[arg(skip)]
+    pub clock: Option<std::sync::Arc<dyn crate::state::Clock>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -147,6 +153,7 @@ impl Default for Config {
             replica_update_interval: Duration::from_secs(5),
             password_hash_iterations: crate::userpassword::DEFAULT_ITERATIONS,
             scim_auth_header: None,
+            clock: None,
         }
     }
 }

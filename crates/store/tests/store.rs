@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User};
+use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User, UserStatus};
 use uuid::Uuid;
 
 struct Db {
@@ -100,7 +100,7 @@ fn user(name: &str) -> User {
         created_at: now,
         updated_at: now,
         last_seen_at: now,
-        status: "active".into(),
+        status: UserStatus::Active,
         rbac_roles: StringList(vec!["owner".into()]),
         login_type: "password".into(),
         avatar_url: String::new(),
