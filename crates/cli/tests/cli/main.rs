@@ -1080,6 +1080,8 @@ async fn licenses_and_features(url: String, ca: coderd::testutil::LicenseAuthori
         String::from_utf8_lossy(&out.stderr)
     );
     admin.create_user("alice", "alicepassword1").await;
+    // A created user is dormant (not counted) until their first login.
+    admin.login_as("alice", "alicepassword1").await;
     let out = admin.run(&["features", "list"]).await.success().stdout;
     let rows = feature_rows(&out);
     assert_eq!(
