@@ -853,7 +853,10 @@ both!(dormancy_job_after_90_days, |t: TestServer| async move {
     let state = &t.server.as_ref().unwrap().state;
     // T0 + 89d: nobody has been unseen for 90 days.
     clock.advance(chrono::Duration::days(87));
-    assert_eq!(coderd::dormancy::run_once(state).await, Vec::<uuid::Uuid>::new());
+    assert_eq!(
+        coderd::dormancy::run_once(state).await,
+        Vec::<uuid::Uuid>::new()
+    );
     // T0 + 91d: alice and the owner (seen 91 days ago) become dormant; bob
     // (seen 89 days ago) stays active; carol stays suspended.
     clock.advance(chrono::Duration::days(2));
@@ -870,7 +873,10 @@ both!(dormancy_job_after_90_days, |t: TestServer| async move {
     assert_eq!(stored_status(&t, b_id).await, store::UserStatus::Active);
     assert_eq!(stored_status(&t, c_id).await, store::UserStatus::Suspended);
     // A second pass changes nothing.
-    assert_eq!(coderd::dormancy::run_once(state).await, Vec::<uuid::Uuid>::new());
+    assert_eq!(
+        coderd::dormancy::run_once(state).await,
+        Vec::<uuid::Uuid>::new()
+    );
     // The owner's next request activates the owner (and proceeds); alice
     // is listed as dormant until she makes a request herself.
     let dormant = owner.client.users("status:dormant").await.unwrap();
