@@ -65,8 +65,8 @@ pub struct ScimUserWrite {
     pub email: String,
     /// The Coder user's full name.
     pub name: String,
-    /// `Some` sets the Coder status; `None` leaves it (a create without it
-    /// makes an active user).
+    /// `Some` maps to the Coder status as upstream's `scimUserStatus`;
+    /// `None` leaves it (a create without it makes a dormant user).
     pub active: Option<bool>,
 }
 
@@ -192,10 +192,10 @@ impl Store {
     ///
     /// The existing user is looked up by SCIM `userName` (case-insensitive,
     /// any SCIM row, live ones first), else by the Coder user's email or
-    /// username. An existing active user is `Conflict(USER_EXISTS)` unless
-    /// its SCIM row was deprovisioned; a deprovisioned or suspended one is
-    /// provisioned again with its old id (reactivated unless `active` is
-    /// false). Otherwise a Coder user (login type `oidc`, no password,
+    /// username. An existing active or dormant user is
+    /// `Conflict(USER_EXISTS)` unless its SCIM row was deprovisioned; a
+    /// deprovisioned or suspended one is provisioned again with its old id
+    /// (a suspended one becomes dormant unless `active` is false). Otherwise a Coder user (login type `oidc`, no password,
     /// member of `organization_id`) is created with the first free name of
     /// `usernames`. Returns the user and whether it was newly created.
     /// Unique violations (email taken by another user) are `Conflict`.

@@ -378,8 +378,9 @@ fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
 }
 
 /// `POST /Users` (RFC 7644 §3.3): 201 with `Location`; 409 `uniqueness`
-/// when the user exists and is active; an existing suspended or
-/// deprovisioned user is provisioned again under its old id (201). 400
+/// when the user exists and is active or dormant; an existing suspended or
+/// deprovisioned user is provisioned again under its old id (201; a
+/// suspended one as dormant, coder-now 3.6). 400
 /// without `userName` or a usable email.
 #[utoipa::path(post, path = "/Users", tag = "SCIM",
     request_body(content = ScimUser, content_type = "application/scim+json"),
