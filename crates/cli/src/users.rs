@@ -249,6 +249,7 @@ impl CreateCmd {
                 password: password.clone(),
                 login_type: Some(login_type),
                 organization_id,
+                user_status: None,
             })
             .await?;
 
@@ -319,7 +320,7 @@ impl StatusCmd {
             .await?;
         let verb = match status {
             UserStatus::Suspended => "suspended",
-            UserStatus::Active => "activated",
+            UserStatus::Active | UserStatus::Dormant => "activated",
         };
         println!("User {} has been {verb}!", user.username);
         Ok(())

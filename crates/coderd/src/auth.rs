@@ -9,6 +9,8 @@
 //! signed-out message and a detail (no token; bad format; unknown key; wrong
 //! secret; expired), or 401 `User is not active (status = "suspended").
 //! Contact an admin to reactivate your account.` for a suspended user.
+//! A `dormant` user's token authenticates and makes the user `active`
+//! (upstream's `apiKeyMiddleware`, coder-now 3.3).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -171,12 +173,34 @@ pub async fn authenticate(state: &AppState, token: Option<String>) -> Result<Aut
     if found.user.deleted {
         return Err(ApiError::unauthorized("API key is invalid."));
     }
-    if found.user.status != "active" {
+    let mut found = found;
+    if found.user.status == store::UserStatus::Dormant {
+        // Upstream's ActivateDormantUser: the request proceeds and the user
+        // is active from now on. The update only changes a dormant user;
+        // if it changed nothing (suspended or deleted meanwhile), re-read.
+        if state
+            .store
+            .activate_dormant_user(found.user.id)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            found.user.status = store::UserStatus::Active;
+        } else {
+            found.user = match state.store.get_user_by_id(found.user.id).await {
+                Ok(u) => u,
+                Err(store::StoreError::NotFound) => {
+                    return Err(ApiError::unauthorized("API key is invalid."))
+                }
+                Err(e) => return Err(ApiError::internal(e)),
+            };
+        }
+    }
+    if found.user.status != store::UserStatus::Active {
         return Err(ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             format!(
                 "User is not active (status = {:?}). Contact an admin to reactivate your account.",
-                found.user.status
+                found.user.status.as_str()
             ),
         ));
     }
@@ -210,7 +234,7 @@ async fn touch(state: &AppState, key: &store::ApiKey, now: DateTime<Utc>) -> Res
         .map_err(ApiError::internal)?;
     state
         .store
-        .update_user_last_seen(key.user_id, now)
+        .update_user_last_seen(key.user_id, state.clock.now())
         .await
         .map_err(ApiError::internal)?;
     if key.login_type != "token" {

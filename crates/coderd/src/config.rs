@@ -103,6 +103,11 @@ pub struct Config {
     /// request is answered 408 (not a flag; 30 s; tests lower it).
     #[arg(skip = crate::api::BODY_READ_TIMEOUT)]
     pub body_read_timeout: Duration,
+    /// The clock behind `last_seen_at` and the dormancy job (not a flag;
+    /// `None` = the system clock; tests pass a
+    /// settable `coderd::testutil::TestClock`).
+    #[arg(skip)]
+    pub clock: Option<std::sync::Arc<dyn crate::state::Clock>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -159,6 +164,7 @@ impl Default for Config {
             scim_auth_header: None,
             header_read_timeout: crate::server::HEADER_READ_TIMEOUT,
             body_read_timeout: crate::api::BODY_READ_TIMEOUT,
+            clock: None,
         }
     }
 }

@@ -78,6 +78,10 @@ impl Server {
                 entitlements: entitlements.clone(),
                 replicas: replicas.clone(),
                 shutdown: rx.clone(),
+                clock: config
+                    .clock
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(crate::state::SystemClock)),
             }),
         };
         let mut tasks = Vec::new();
@@ -89,6 +93,7 @@ impl Server {
             rx.clone(),
         ));
         tasks.push(entitlements.spawn_refresher(state.store.clone(), rx.clone()));
+        tasks.push(crate::dormancy::spawn(&state, rx.clone()));
         tasks.push(replicas.spawn(rx.clone()));
         // More than one live replica without high_availability is an
         // entitlements error: feed the live count into the entitlements.

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::config::Config;
 use crate::metrics::Metrics;
 
@@ -28,6 +30,28 @@ pub struct Inner {
     /// Turns true when the server shuts down (long-lived websockets and
     /// in-process provisioner daemons end on it).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// "Now" for `last_seen_at` writes and the dormancy job's 90-day
+    /// cut-off ([`Config::clock`], else [`SystemClock`]). Session expiry
+    /// keeps using the real time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A source of the current time, so time-based jobs (the dormancy job)
+/// can be tested without sleeping.
+pub trait Clock: Send + Sync {
+    /// The current time in UTC, truncated to microseconds like
+    /// [`store::now`] (so stored values compare equal on both backends).
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock: [`store::now`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        store::now()
+    }
 }
 
 impl std::ops::Deref for AppState {

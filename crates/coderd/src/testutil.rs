@@ -183,3 +183,38 @@ pub fn api_routes() -> axum::Router<crate::state::AppState> {
 pub fn scim_routes() -> axum::Router<crate::state::AppState> {
     axum::Router::new().route("/scim/v2/testutil/panic", axum::routing::get(panic_handler))
 }
+
+/// A settable [`crate::state::Clock`] for tests of time-based behaviour
+/// (the dormancy job): pass it as [`crate::Config::clock`], then
+/// [`TestClock::set`] or [`TestClock::advance`] it and run the job's pass.
+#[derive(Debug)]
+pub struct TestClock {
+    now: std::sync::Mutex<chrono::DateTime<Utc>>,
+}
+
+impl TestClock {
+    /// A clock stopped at `now` (truncated to microseconds).
+    pub fn new(now: chrono::DateTime<Utc>) -> std::sync::Arc<TestClock> {
+        use chrono::SubsecRound;
+        std::sync::Arc::new(TestClock {
+            now: std::sync::Mutex::new(now.trunc_subsecs(6)),
+        })
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: chrono::DateTime<Utc>) {
+        use chrono::SubsecRound;
+        *self.now.lock().expect("test clock lock") = now.trunc_subsecs(6);
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().expect("test clock lock") += by;
+    }
+}
+
+impl crate::state::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        *self.now.lock().expect("test clock lock")
+    }
+}

@@ -197,14 +197,16 @@ impl Client {
         self.json(Method::POST, "/api/v2/users", Some(req)).await
     }
 
-    /// `PUT /api/v2/users/{user}/status/{suspend|activate}`.
+    /// `PUT /api/v2/users/{user}/status/{suspend|activate}`. Upstream has
+    /// no route that makes a user `dormant` (only the inactivity job does),
+    /// so `Dormant` asks for `activate` like `Active`.
     pub async fn update_user_status(
         &self,
         user: &str,
         status: UserStatus,
     ) -> Result<User, ClientError> {
         let action = match status {
-            UserStatus::Active => "activate",
+            UserStatus::Active | UserStatus::Dormant => "activate",
             UserStatus::Suspended => "suspend",
         };
         self.json::<(), User>(

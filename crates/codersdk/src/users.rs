@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// `codersdk.UserStatus`: `active` or `suspended`.
+/// `codersdk.UserStatus`: `active`, `suspended`, or `dormant` (created but
+/// never signed in, or unseen for 90 days; coder-now 3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     Active,
     Suspended,
+    Dormant,
 }
 
 impl UserStatus {
@@ -20,6 +22,7 @@ impl UserStatus {
         match self {
             UserStatus::Active => "active",
             UserStatus::Suspended => "suspended",
+            UserStatus::Dormant => "dormant",
         }
     }
 
@@ -28,6 +31,7 @@ impl UserStatus {
         match s {
             "active" => Some(UserStatus::Active),
             "suspended" => Some(UserStatus::Suspended),
+            "dormant" => Some(UserStatus::Dormant),
             _ => None,
         }
     }
@@ -142,7 +146,8 @@ pub struct CreateFirstUserResponse {
 }
 
 /// `POST /users` body. `organization_id` defaults to the default
-/// organization; `login_type` to `password` (then `password` is required).
+/// organization; `login_type` to `password` (then `password` is required);
+/// `user_status` (newer upstream SDK) to `dormant`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateUserRequest {
@@ -163,6 +168,8 @@ pub struct CreateUserRequest {
     pub login_type: Option<LoginType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_status: Option<UserStatus>,
 }
 
 /// `PUT /users/{user}/password` body. `old_password` is required when

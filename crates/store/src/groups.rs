@@ -162,9 +162,10 @@ impl Store {
         )?)
     }
 
-    /// Active, non-deleted members of the given groups, by username; the
-    /// Everyone group expands to its organization's members. One query per
-    /// chunk of group ids (any number of ids works).
+    /// Non-suspended (active or dormant), non-deleted members of the given
+    /// groups, by username; the Everyone group expands to its
+    /// organization's members. One query per chunk of group ids (any number
+    /// of ids works).
     pub async fn group_members(&self, group_ids: &[Uuid]) -> StoreResult<Vec<GroupMember>> {
         let mut c = self.acquire().await?;
         let mut rows: Vec<MemberRow> = Vec::new();
@@ -175,11 +176,11 @@ impl Store {
             let sql = format!(
                 "SELECT gm.group_id AS g_id, {USER_COLS_U} FROM group_members gm \
                  JOIN users u ON u.id = gm.user_id \
-                 WHERE gm.group_id IN ({a}) AND u.status = 'active' AND u.deleted = FALSE \
+                 WHERE gm.group_id IN ({a}) AND u.status <> 'suspended' AND u.deleted = FALSE \
                  UNION ALL \
                  SELECT om.organization_id AS g_id, {USER_COLS_U} FROM organization_members om \
                  JOIN users u ON u.id = om.user_id \
-                 WHERE om.organization_id IN ({b}) AND u.status = 'active' AND u.deleted = FALSE \
+                 WHERE om.organization_id IN ({b}) AND u.status <> 'suspended' AND u.deleted = FALSE \
                  ORDER BY 4",
                 a = placeholders(1, n),
                 b = placeholders(n + 1, n),

@@ -64,7 +64,7 @@ pub(crate) async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
         u.created_at,
         u.updated_at,
         u.last_seen_at,
-        &u.status,
+        u.status.as_str(),
         u.rbac_roles.to_json(),
         &u.login_type,
         &u.avatar_url,
@@ -214,8 +214,14 @@ impl Store {
     }
 
     /// One page of non-deleted users, ordered by `created_at`, id; and the
-    /// total count matching the filter (ignoring paging).
+    /// total count matching the filter (ignoring paging). The status list
+    /// is passed as one `,active,dormant,` text matched with `LIKE`, which
+    /// both dialects run the same way.
     pub async fn list_users(&self, f: &UserFilter) -> StoreResult<(Vec<User>, i64)> {
+        let status = (!f.status.is_empty()).then(|| {
+            let names: Vec<&str> = f.status.iter().map(|s| s.as_str()).collect();
+            format!(",{},", names.join(","))
+        });
         let search = f
             .search
             .as_ref()
@@ -227,12 +233,12 @@ impl Store {
             .map(|r| format!("%\"{}\"%", like_escape(r)));
         let filter = "deleted = FALSE \
              AND ($1 IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\') \
-             AND ($2 IS NULL OR status = $2) \
+             AND ($2 IS NULL OR $2 LIKE '%,' || status || ',%') \
              AND ($3 IS NULL OR rbac_roles LIKE $3 ESCAPE '\\')";
         let mut c = self.acquire().await?;
         let mut conn = c.conn();
         let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
-        let (count,): (i64,) = q_one!(&mut conn, (i64,), &count_sql, &search, &f.status, &role)?;
+        let (count,): (i64,) = q_one!(&mut conn, (i64,), &count_sql, &search, &status, &role)?;
         let limit = if f.limit <= 0 { i64::MAX } else { f.limit };
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE {filter} \
@@ -244,7 +250,7 @@ impl Store {
             User,
             &sql,
             &search,
-            &f.status,
+            &status,
             &role,
             f.after_id,
             limit,
@@ -265,12 +271,57 @@ impl Store {
     }
 
     /// Sets a user's status; returns the updated user.
-    pub async fn update_user_status(&self, id: Uuid, status: &str) -> StoreResult<User> {
+    pub async fn update_user_status(&self, id: Uuid, status: UserStatus) -> StoreResult<User> {
         let mut c = self.acquire().await?;
         let sql = format!(
             "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING {USER_COLS}"
         );
-        Ok(q_one!(&mut c.conn(), User, &sql, id, status, crate::now())?)
+        Ok(q_one!(
+            &mut c.conn(),
+            User,
+            &sql,
+            id,
+            status.as_str(),
+            crate::now()
+        )?)
+    }
+
+    /// Upstream's `ActivateDormantUser`: a `dormant` user becomes `active`
+    /// (on login or an authenticated request). Only a dormant user is
+    /// changed, so a suspension racing with the request wins. Returns
+    /// whether the user was dormant.
+    pub async fn activate_dormant_user(&self, id: Uuid) -> StoreResult<bool> {
+        let mut c = self.acquire().await?;
+        let n = q_exec!(
+            &mut c.conn(),
+            "UPDATE users SET status = 'active', updated_at = $2 \
+             WHERE id = $1 AND status = 'dormant' AND deleted = FALSE",
+            id,
+            crate::now()
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Upstream's `UpdateInactiveUsersToDormant` (coder-now 3.2): every
+    /// `active`, non-deleted user whose `last_seen_at` is before
+    /// `last_seen_before` becomes `dormant`, in one `UPDATE`. Returns the
+    /// changed users' ids. On SQLite the comparison is on RFC 3339 UTC text,
+    /// which orders like the times (see the crate docs).
+    pub async fn mark_inactive_users_dormant(
+        &self,
+        last_seen_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut c = self.acquire().await?;
+        let rows: Vec<(Uuid,)> = q_all!(
+            &mut c.conn(),
+            (Uuid,),
+            "UPDATE users SET status = 'dormant', updated_at = $2 \
+             WHERE status = 'active' AND deleted = FALSE AND last_seen_at < $1 RETURNING id",
+            last_seen_before,
+            now
+        )?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Replaces a user's site-wide roles; returns the updated user.
@@ -542,7 +593,8 @@ impl Store {
             created_at: first.u_created_at,
             updated_at: first.u_updated_at,
             last_seen_at: first.u_last_seen_at,
-            status: first.u_status,
+            status: UserStatus::try_from(first.u_status)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             rbac_roles: list(first.u_rbac_roles)?,
             login_type: first.u_login_type,
             avatar_url: first.u_avatar_url,

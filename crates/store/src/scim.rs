@@ -26,7 +26,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::groups::Group;
 use crate::identity::{insert_member, insert_user};
 use crate::provisioning::placeholders;
-use crate::types::{OrganizationMember, StringList, User};
+use crate::types::{OrganizationMember, StringList, User, UserStatus};
 
 /// The `Conflict` name for an optimistic-concurrency miss (retry).
 pub const STALE: &str = "stale";
@@ -48,8 +48,9 @@ pub struct ScimUser {
     /// The Coder username (derived once, at creation).
     pub username: String,
     pub email: String,
-    /// Coder status: `active` or `suspended` (SCIM `active`).
-    pub status: String,
+    /// Coder status (SCIM `active` is "not suspended", coder-now 3.6).
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     pub user_updated_at: DateTime<Utc>,
 }
 
@@ -64,8 +65,8 @@ pub struct ScimUserWrite {
     pub email: String,
     /// The Coder user's full name.
     pub name: String,
-    /// `Some` sets the Coder status; `None` leaves it (a create without it
-    /// makes an active user).
+    /// `Some` maps to the Coder status as upstream's `scimUserStatus`;
+    /// `None` leaves it (a create without it makes a dormant user).
     pub active: Option<bool>,
 }
 
@@ -96,11 +97,24 @@ const SG_SELECT: &str = "SELECT g.*, sg.external_id FROM groups g \
      LEFT JOIN scim_groups sg ON sg.group_id = g.id \
      WHERE g.organization_id = $1 AND g.id <> g.organization_id";
 
-fn status_of(active: bool) -> &'static str {
+/// Upstream's `scimUserStatus` (coder-now 3.6) as an SQL expression for
+/// `SET status = ...`, with the incoming `active` bound at `$param`:
+/// `false` suspends; `true` keeps `active` and `dormant` and turns
+/// `suspended` into `dormant` (active again on the next login or request).
+fn status_sql(param: usize) -> String {
+    format!(
+        "CASE WHEN ${param} THEN (CASE WHEN status = 'suspended' THEN 'dormant' ELSE status END) \
+         ELSE 'suspended' END"
+    )
+}
+
+/// The status of a user SCIM creates: upstream's insert default, `dormant`,
+/// unless `active` is false.
+fn new_user_status(active: bool) -> UserStatus {
     if active {
-        "active"
+        UserStatus::Dormant
     } else {
-        "suspended"
+        UserStatus::Suspended
     }
 }
 
@@ -178,10 +192,10 @@ impl Store {
     ///
     /// The existing user is looked up by SCIM `userName` (case-insensitive,
     /// any SCIM row, live ones first), else by the Coder user's email or
-    /// username. An existing active user is `Conflict(USER_EXISTS)` unless
-    /// its SCIM row was deprovisioned; a deprovisioned or suspended one is
-    /// provisioned again with its old id (reactivated unless `active` is
-    /// false). Otherwise a Coder user (login type `oidc`, no password,
+    /// username. An existing active or dormant user is
+    /// `Conflict(USER_EXISTS)` unless its SCIM row was deprovisioned; a
+    /// deprovisioned or suspended one is provisioned again with its old id
+    /// (a suspended one becomes dormant unless `active` is false). Otherwise a Coder user (login type `oidc`, no password,
     /// member of `organization_id`) is created with the first free name of
     /// `usernames`. Returns the user and whether it was newly created.
     /// Unique violations (email taken by another user) are `Conflict`.
@@ -231,18 +245,14 @@ impl Store {
         let active = w.active.unwrap_or(true);
         let (id, created) = match existing {
             Some((id, deprov, status)) => {
-                if status == "active" && deprov != Some(true) {
+                if status != UserStatus::Suspended.as_str() && deprov != Some(true) {
                     return Err(StoreError::Conflict(USER_EXISTS.into()));
                 }
-                q_exec!(
-                    &mut c,
-                    "UPDATE users SET email = $2, name = $3, status = $4, updated_at = $5 WHERE id = $1",
-                    id,
-                    &w.email,
-                    &w.name,
-                    status_of(active),
-                    now
-                )?;
+                let sql = format!(
+                    "UPDATE users SET email = $2, name = $3, status = {}, updated_at = $5 WHERE id = $1",
+                    status_sql(4)
+                );
+                q_exec!(&mut c, &sql, id, &w.email, &w.name, active, now)?;
                 (id, false)
             }
             None => {
@@ -264,7 +274,7 @@ impl Store {
                     created_at: now,
                     updated_at: now,
                     last_seen_at: now,
-                    status: status_of(active).into(),
+                    status: new_user_status(active),
                     rbac_roles: StringList::default(),
                     login_type: "oidc".into(),
                     avatar_url: String::new(),
@@ -321,11 +331,14 @@ impl Store {
         match w.active {
             Some(active) => q_exec!(
                 &mut c,
-                "UPDATE users SET email = $2, name = $3, status = $4, updated_at = $5 WHERE id = $1",
+                &format!(
+                    "UPDATE users SET email = $2, name = $3, status = {}, updated_at = $5 WHERE id = $1",
+                    status_sql(4)
+                ),
                 id,
                 &w.email,
                 &w.name,
-                status_of(active),
+                active,
                 now
             )?,
             None => q_exec!(

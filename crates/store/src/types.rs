@@ -37,7 +37,52 @@ pub struct Organization {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `users` row. `status` is `active` or `suspended`; `rbac_roles` holds the
+/// `users.status` (upstream's `user_status` enum, coder-now 3.1): `active`,
+/// `suspended`, or `dormant` (created but never signed in, or not seen for
+/// 90 days; the next login or authenticated request makes it `active`).
+/// Stored as its lowercase name in a `TEXT` column on both backends
+/// (migration 0008 restricts the column to these values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Dormant,
+}
+
+impl UserStatus {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+            UserStatus::Dormant => "dormant",
+        }
+    }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<UserStatus> {
+        match s {
+            "active" => Some(UserStatus::Active),
+            "suspended" => Some(UserStatus::Suspended),
+            "dormant" => Some(UserStatus::Dormant),
+            _ => None,
+        }
+    }
+}
+
+/// A `users.status` value that is none of [`UserStatus`]'s names.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown user status {0:?}")]
+pub struct UnknownUserStatus(pub String);
+
+impl TryFrom<String> for UserStatus {
+    type Error = UnknownUserStatus;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        UserStatus::parse(&s).ok_or(UnknownUserStatus(s))
+    }
+}
+
+/// `users` row. `status` is a [`UserStatus`]; `rbac_roles` holds the
 /// site-wide role names (`owner`, `user-admin`, ...; `member` is implicit).
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct User {
@@ -49,7 +94,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     #[sqlx(try_from = "String")]
     pub rbac_roles: StringList,
     pub login_type: String,
@@ -106,8 +152,8 @@ pub struct KeyWithUser {
 pub struct UserFilter {
     /// Case-insensitive substring of username or email.
     pub search: Option<String>,
-    /// `active` / `suspended`.
-    pub status: Option<String>,
+    /// Statuses the user must have one of (empty = any).
+    pub status: Vec<UserStatus>,
     /// Site role name the user must hold (`member` matches everyone).
     pub role: Option<String>,
     /// Keyset paging: only users created after this user (by `created_at`, id).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User};
+use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User, UserStatus};
 use uuid::Uuid;
 
 struct Db {
@@ -100,7 +100,7 @@ fn user(name: &str) -> User {
         created_at: now,
         updated_at: now,
         last_seen_at: now,
-        status: "active".into(),
+        status: UserStatus::Active,
         rbac_roles: StringList(vec!["owner".into()]),
         login_type: "password".into(),
         avatar_url: String::new(),
@@ -240,4 +240,73 @@ async fn first_user_race_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn first_user_race_postgres() {
     racing_first_users(true).await;
+}
+
+/// The dormancy cut-off compares `last_seen_at` exactly on both backends
+/// (on SQLite as RFC 3339 text, whose fraction has 0, 3, 6 or 9 digits),
+/// touches only active users, and migration 0008 refuses unknown statuses.
+async fn dormancy_cutoff(pg: bool) {
+    let Some(db) = open(pg).await else { return };
+    let o = org();
+    db.store
+        .create_first_user(&o, &user("owner"), &[])
+        .await
+        .unwrap();
+    let t0: chrono::DateTime<chrono::Utc> = "2020-01-01T00:00:00Z".parse().unwrap();
+    let at = |us: i64| t0 + chrono::Duration::microseconds(us);
+    let mut ids = Vec::new();
+    for (name, seen, status) in [
+        ("whole", at(0), UserStatus::Active),
+        ("micro", at(499), UserStatus::Active),
+        ("cutoff", at(500), UserStatus::Active),
+        ("milli", at(1000), UserStatus::Active),
+        ("susp", at(0), UserStatus::Suspended),
+        ("dorm", at(0), UserStatus::Dormant),
+    ] {
+        let mut u = user(name);
+        u.last_seen_at = seen;
+        u.status = status;
+        db.store.insert_user(&u, o.id).await.unwrap();
+        ids.push(u.id);
+    }
+    let mut changed = db
+        .store
+        .mark_inactive_users_dormant(at(500), store::now())
+        .await
+        .unwrap();
+    changed.sort();
+    let mut want = vec![ids[0], ids[1]];
+    want.sort();
+    assert_eq!(changed, want, "strictly before the cut-off, active only");
+    let status = |i: usize| {
+        let s = &db.store;
+        let id = ids[i];
+        async move { s.get_user_by_id(id).await.unwrap().status }
+    };
+    assert_eq!(status(0).await, UserStatus::Dormant);
+    assert_eq!(status(2).await, UserStatus::Active);
+    assert_eq!(status(3).await, UserStatus::Active);
+    assert_eq!(status(4).await, UserStatus::Suspended);
+    assert!(db.store.activate_dormant_user(ids[0]).await.unwrap());
+    assert!(!db.store.activate_dormant_user(ids[4]).await.unwrap());
+    assert_eq!(status(0).await, UserStatus::Active);
+    assert_eq!(status(4).await, UserStatus::Suspended);
+    // Only the three statuses can be stored.
+    let sql = "UPDATE users SET status = 'sleepy'";
+    let err = match (db.store.sqlite_pool(), db.store.postgres_pool()) {
+        (Some(p), _) => sqlx::query(sql).execute(p).await.unwrap_err(),
+        (_, Some(p)) => sqlx::query(sql).execute(p).await.unwrap_err(),
+        _ => unreachable!(),
+    };
+    assert!(err.to_string().contains("users_status_check"), "{err}");
+}
+
+#[tokio::test]
+async fn dormancy_cutoff_sqlite() {
+    dormancy_cutoff(false).await;
+}
+
+#[tokio::test]
+async fn dormancy_cutoff_postgres() {
+    dormancy_cutoff(true).await;
 }

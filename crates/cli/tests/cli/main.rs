@@ -439,7 +439,8 @@ async fn main_flow(url: String) {
     assert_eq!(usernames(&users), ["admin", "alice", "bob", "frank"]);
     let bob_row = users.iter().find(|u| u.username == "bob").unwrap();
     assert_eq!(bob_row.name, "Bob B");
-    assert_eq!(bob_row.status, UserStatus::Active);
+    // Created by an admin: dormant until the first login (coder-now 3.1).
+    assert_eq!(bob_row.status, UserStatus::Dormant);
     let frank = users.iter().find(|u| u.username == "frank").unwrap();
     assert_eq!(frank.login_type, codersdk::LoginType::None);
     assert_eq!(frank.organization_ids, users[0].organization_ids);
@@ -455,7 +456,17 @@ async fn main_flow(url: String) {
     assert_eq!(rows.len(), 4, "{table}");
     assert!(rows
         .iter()
-        .any(|r| r[0] == "alice" && r[1] == "alice@example.com" && r[3] == "active"));
+        .any(|r| r[0] == "alice" && r[1] == "alice@example.com" && r[3] == "dormant"));
+    let status_of = |table: &str, user: &str| -> String {
+        table
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|r| r[0] == user)
+            .unwrap_or_else(|| panic!("no {user} in {table}"))[3]
+            .to_owned()
+    };
+    assert_eq!(status_of(&table, "admin"), "active");
+    assert_eq!(status_of(&table, "bob"), "dormant");
 
     // Chosen columns.
     let table = admin
@@ -482,6 +493,11 @@ async fn main_flow(url: String) {
         .success();
     let me: User = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(me.username, "bob");
+    assert_eq!(me.status, UserStatus::Active);
+    // The login made bob active; alice, who never logged in, stays dormant.
+    let table = admin.run(&["users", "list"]).await.success().stdout;
+    assert_eq!(status_of(&table, "bob"), "active", "{table}");
+    assert_eq!(status_of(&table, "alice"), "dormant", "{table}");
     let out = bob.run(&["users", "show", "me"]).await.success();
     assert!(out.stdout.starts_with("USERNAME"), "{out:?}");
 }
@@ -1064,6 +1080,8 @@ async fn licenses_and_features(url: String, ca: coderd::testutil::LicenseAuthori
         String::from_utf8_lossy(&out.stderr)
     );
     admin.create_user("alice", "alicepassword1").await;
+    // A created user is dormant (not counted) until their first login.
+    admin.login_as("alice", "alicepassword1").await;
     let out = admin.run(&["features", "list"]).await.success().stdout;
     let rows = feature_rows(&out);
     assert_eq!(

@@ -6,7 +6,7 @@
 use axum::extract::State;
 use codersdk::{
     Organization, OrganizationMember, OrganizationMemberWithUserData, Response as Message, Role,
-    UpdateRoles, UserStatus,
+    UpdateRoles,
 };
 use uuid::Uuid;
 
@@ -161,7 +161,7 @@ pub async fn get_organization_members(
                 name: m.user.name.clone(),
                 avatar_url: m.user.avatar_url.clone(),
                 email: m.user.email.clone(),
-                status: UserStatus::parse(&m.user.status).unwrap_or(UserStatus::Suspended),
+                status: super::users::sdk_status(m.user.status),
                 login_type: codersdk::LoginType::parse(&m.user.login_type),
                 global_roles: site_roles(&m.user.rbac_roles.0),
             })

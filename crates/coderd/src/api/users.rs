@@ -33,11 +33,29 @@ pub fn to_sdk(u: &store::User, organization_ids: Vec<Uuid>) -> User {
         created_at: u.created_at,
         updated_at: Some(u.updated_at),
         last_seen_at: u.last_seen_at,
-        status: UserStatus::parse(&u.status).unwrap_or(UserStatus::Suspended),
+        status: sdk_status(u.status),
         login_type: LoginType::parse(&u.login_type),
         organization_ids,
         roles: site_roles(&u.rbac_roles.0),
         avatar_url: u.avatar_url.clone(),
+    }
+}
+
+/// A stored status on the wire.
+pub fn sdk_status(s: store::UserStatus) -> UserStatus {
+    match s {
+        store::UserStatus::Active => UserStatus::Active,
+        store::UserStatus::Suspended => UserStatus::Suspended,
+        store::UserStatus::Dormant => UserStatus::Dormant,
+    }
+}
+
+/// A wire status as stored.
+pub fn store_status(s: UserStatus) -> store::UserStatus {
+    match s {
+        UserStatus::Active => store::UserStatus::Active,
+        UserStatus::Suspended => store::UserStatus::Suspended,
+        UserStatus::Dormant => store::UserStatus::Dormant,
     }
 }
 
@@ -173,6 +191,7 @@ pub async fn post_first_user(
         hash_password(&state, &req.password).await?,
         LoginType::Password,
         vec![rbac::OWNER.to_owned()],
+        store::UserStatus::Active,
     );
     match state
         .store
@@ -215,6 +234,7 @@ fn new_user(
     hashed_password: String,
     login_type: LoginType,
     roles: Vec<String>,
+    status: store::UserStatus,
 ) -> store::User {
     let now = store::now();
     store::User {
@@ -226,7 +246,7 @@ fn new_user(
         created_at: now,
         updated_at: now,
         last_seen_at: now,
-        status: "active".into(),
+        status,
         rbac_roles: store::StringList(roles),
         login_type: login_type.as_str().to_owned(),
         avatar_url: String::new(),
@@ -279,6 +299,8 @@ fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
 /// set as the `coder_session_token` cookie). 401
 /// `Incorrect email or password.`; 403 `Incorrect login type, ...` for a
 /// user whose login type is not `password`; 401 for a suspended account.
+/// A `dormant` user signs in and becomes `active` (coder-now 3.3); the
+/// login records `last_seen_at`.
 #[utoipa::path(post, path = "/api/v2/users/login", tag = "Authorization",
     request_body = LoginWithPasswordRequest,
     responses((status = 201, body = LoginWithPasswordResponse), (status = 401, body = Message),
@@ -315,12 +337,20 @@ pub async fn post_login(
             ),
         ));
     }
-    if user.status != "active" {
+    if user.status == store::UserStatus::Suspended {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "Your account is suspended. Contact an admin to reactivate your account.",
         ));
     }
+    // Upstream: a dormant user may sign in and is active from then on.
+    if user.status == store::UserStatus::Dormant {
+        state.store.activate_dormant_user(user.id).await?;
+    }
+    state
+        .store
+        .update_user_last_seen(user.id, state.clock.now())
+        .await?;
     let lifetime = state.config.session_duration;
     let token = create_key(&state, user.id, "password", lifetime, "").await?;
     Ok((
@@ -374,13 +404,17 @@ fn parse_user_query(q: &str) -> ApiResult<store::UserFilter> {
     let mut bad = Vec::new();
     for term in q.split_whitespace() {
         match term.split_once(':') {
-            Some(("status", v)) => match UserStatus::parse(&v.to_lowercase()) {
-                Some(s) => f.status = Some(s.as_str().to_owned()),
-                None => bad.push(codersdk::ValidationError {
-                    field: "status".into(),
-                    detail: format!("Query param \"status\" has invalid value: {v:?} is not a valid user status"),
-                }),
-            },
+            Some(("status", list)) => {
+                for v in list.split(',').filter(|v| !v.is_empty()) {
+                    match UserStatus::parse(&v.to_lowercase()) {
+                        Some(s) => f.status.push(store_status(s)),
+                        None => bad.push(codersdk::ValidationError {
+                            field: "status".into(),
+                            detail: format!("Query param \"status\" has invalid value: {v:?} is not a valid user status"),
+                        }),
+                    }
+                }
+            }
             Some(("role", v)) => f.role = Some(v.to_owned()),
             Some(("username", v)) | Some(("email", v)) => search.push(v.to_owned()),
             Some((k, _)) => bad.push(codersdk::ValidationError {
@@ -420,8 +454,9 @@ pub async fn get_users(
 }
 
 /// `POST /users` (owner, user-admin): 201 User. The user joins
-/// `organization_id` (default: the default organization). 409
-/// `User already exists.`
+/// `organization_id` (default: the default organization) with status
+/// `user_status`, default `dormant` until their first login or request
+/// (coder-now 3.1). 409 `User already exists.`
 #[utoipa::path(post, path = "/api/v2/users", tag = "Users", request_body = CreateUserRequest,
     responses((status = 201, body = User), (status = 400, body = Message), (status = 403, body = Message), (status = 409, body = Message)))]
 pub async fn post_user(
@@ -483,6 +518,10 @@ pub async fn post_user(
         hash_password(&state, &req.password).await?,
         login_type,
         Vec::new(),
+        // Upstream's insert default: "created but never signed in".
+        req.user_status
+            .map(store_status)
+            .unwrap_or(store::UserStatus::Dormant),
     );
     state
         .store
@@ -531,7 +570,7 @@ async fn set_status(
     }
     let updated = state
         .store
-        .update_user_status(u.id, status.as_str())
+        .update_user_status(u.id, store_status(status))
         .await?;
     Ok(Json(user_with_orgs(state, &updated).await?))
 }

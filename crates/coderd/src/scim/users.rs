@@ -7,9 +7,11 @@
 //! last `@` stripped to `[a-zA-Z0-9-]`, else a random name; a taken name
 //! gets a random suffix). The Coder email is the primary email (else the
 //! first); the Coder name is `name.formatted`, else `displayName`, else
-//! given and family names. `active` is the Coder status (`false` =
-//! suspended); an operation that does not touch `active` leaves the status
-//! alone. DELETE suspends the Coder user (never deletes it) and the
+//! given and family names. `active` maps to the Coder status as
+//! upstream's `scimUserStatus` (coder-now 3.6): `false` suspends; `true`
+//! keeps `active` and `dormant` and turns `suspended` into `dormant`; a new
+//! user starts `dormant`; `active` reads `true` unless suspended. An
+//! operation that does not touch `active` leaves the status alone. DELETE suspends the Coder user (never deletes it) and the
 //! resource answers 404 from then on; POSTing the same user again
 //! (same `userName` or email) gives the old id back, reactivated.
 
@@ -48,7 +50,8 @@ pub fn render(base: &str, row: &store::scim::ScimUser, groups: &[&ScimMembership
         id: Some(row.user_id.to_string()),
         external_id: row.external_id.clone(),
         user_name: Some(row.user_name.clone()),
-        active: Some(row.status == "active"),
+        // coder-now 3.6: SCIM `active` is "not suspended" (dormant reads true).
+        active: Some(row.status != store::UserStatus::Suspended),
         groups: (!groups.is_empty()).then(|| {
             groups
                 .iter()
@@ -376,8 +379,9 @@ fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
 }
 
 /// `POST /Users` (RFC 7644 §3.3): 201 with `Location`; 409 `uniqueness`
-/// when the user exists and is active; an existing suspended or
-/// deprovisioned user is provisioned again under its old id (201). 400
+/// when the user exists and is active or dormant; an existing suspended or
+/// deprovisioned user is provisioned again under its old id (201; a
+/// suspended one as dormant, coder-now 3.6). 400
 /// without `userName` or a usable email.
 #[utoipa::path(post, path = "/Users", tag = "SCIM",
     request_body(content = ScimUser, content_type = "application/scim+json"),

@@ -347,7 +347,7 @@ both_licensed!(
         assert_eq!(u.username, "abc");
         assert_eq!(u.email, "a.b+c@x.io");
         assert_eq!(u.login_type, codersdk::LoginType::Oidc);
-        assert_eq!(u.status, codersdk::UserStatus::Active);
+        assert_eq!(u.status, codersdk::UserStatus::Dormant);
         assert_eq!(u.organization_ids, vec![s.owner.org_id]);
         // The same POST again: 409 uniqueness, nothing written.
         let before = s.coder_user_count().await;
@@ -505,9 +505,12 @@ both_licensed!(
             s.coder_user(&id).await.status,
             codersdk::UserStatus::Suspended
         );
-        // Legacy body, top-level active.
+        // Legacy body, top-level active: true on a suspended user -> dormant.
         s.patch(&path, json!({"active": true})).await.ok(200);
-        assert_eq!(s.coder_user(&id).await.status, codersdk::UserStatus::Active);
+        assert_eq!(
+            s.coder_user(&id).await.status,
+            codersdk::UserStatus::Dormant
+        );
         // Value-map form with Entra's string boolean and op case.
         let r = s
             .patch(
@@ -523,7 +526,7 @@ both_licensed!(
         );
         s.patch(&path, json!({"active": "True"})).await.ok(200);
         let u = s.coder_user(&id).await;
-        assert_eq!(u.status, codersdk::UserStatus::Active);
+        assert_eq!(u.status, codersdk::UserStatus::Dormant);
         // A suspended-by-admin user stays suspended through PATCHes/PUTs that
         // do not touch active.
         s.owner
@@ -555,7 +558,10 @@ both_licensed!(
         )
         .await
         .ok(200);
-        assert_eq!(s.coder_user(&id).await.status, codersdk::UserStatus::Active);
+        assert_eq!(
+            s.coder_user(&id).await.status,
+            codersdk::UserStatus::Dormant
+        );
         // Bad PATCH bodies: 400, nothing changed.
         s.patch(&path, json!({"displayName": "x"}))
             .await
@@ -818,7 +824,7 @@ both_licensed!(
         // Never deleted: suspended.
         let u = s.coder_user(&id).await;
         assert_eq!(u.status, codersdk::UserStatus::Suspended);
-        // Provisioned again (by userName, then by email): same id, active.
+        // Provisioned again (by userName, then by email): same id, dormant (coder-now 3.6).
         let r = s
         .post("/Users", json!({"userName": "gone", "emails": [{"value": "gone@x.io"}], "displayName": "Back"}))
         .await;
@@ -826,7 +832,10 @@ both_licensed!(
         assert_eq!(r.id(), id);
         assert_eq!(r.json["active"], true);
         assert_eq!(r.json["displayName"], "Back");
-        assert_eq!(s.coder_user(&id).await.status, codersdk::UserStatus::Active);
+        assert_eq!(
+            s.coder_user(&id).await.status,
+            codersdk::UserStatus::Dormant
+        );
         s.delete(&format!("/Users/{id}")).await.ok(204);
         let r = s
         .post("/Users", json!({"userName": "renamed-at-idp", "emails": [{"value": "GONE@x.io"}], "active": false}))
@@ -857,7 +866,7 @@ both_licensed!(
         assert_eq!(r.id(), mid.to_string());
         assert_eq!(
             s.coder_user(&r.id()).await.status,
-            codersdk::UserStatus::Active
+            codersdk::UserStatus::Dormant
         );
     }
 );
@@ -1334,7 +1343,7 @@ both_licensed!(
             let want = if (5..10).contains(&i) {
                 codersdk::UserStatus::Suspended
             } else {
-                codersdk::UserStatus::Active
+                codersdk::UserStatus::Dormant
             };
             assert_eq!(u.status, want, "user {i}");
         }
@@ -2200,5 +2209,70 @@ both_licensed!(
         let r = s.get(&format!("/Users/{}", random_text(5000))).await;
         r.err(404, "notFound");
         assert!(r.text.len() < 2048, "{} bytes", r.text.len());
+    }
+);
+
+// coder-now 3.6, every row of upstream's scimUserStatus table, and SCIM
+// `active` reading true for dormant users.
+both_licensed!(
+    active_maps_to_coder_status_as_upstream,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let s = Scim::setup(t, &ca, &[("scim", 1)]).await;
+        let status = |id: String| {
+            let s = &s;
+            async move { s.coder_user(&id).await.status }
+        };
+        let set_active = |id: String, active: bool| {
+            let s = &s;
+            async move {
+                let r = s
+                    .patch(
+                        &format!("/Users/{id}"),
+                        Scim::patch_op(
+                            json!([{"op": "replace", "path": "active", "value": active}]),
+                        ),
+                    )
+                    .await;
+                r.ok(200);
+                r.json["active"].clone()
+            }
+        };
+        // A new SCIM user starts dormant and reads active.
+        let id = s.user("ada", "ada@x.io").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Dormant);
+        assert_eq!(s.get(&format!("/Users/{id}")).await.json["active"], true);
+        // true on dormant -> dormant.
+        assert_eq!(set_active(id.clone(), true).await, true);
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Dormant);
+        // false on dormant -> suspended.
+        assert_eq!(set_active(id.clone(), false).await, false);
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Suspended);
+        // true on suspended -> dormant (active on the next login/request).
+        assert_eq!(set_active(id.clone(), true).await, true);
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Dormant);
+        // true on active -> active.
+        s.owner
+            .client
+            .update_user_status(&id, codersdk::UserStatus::Active)
+            .await
+            .unwrap();
+        assert_eq!(set_active(id.clone(), true).await, true);
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Active);
+        // false on active -> suspended.
+        assert_eq!(set_active(id.clone(), false).await, false);
+        assert_eq!(status(id.clone()).await, codersdk::UserStatus::Suspended);
+        // A new user provisioned with active: false starts suspended.
+        let r = s
+            .post(
+                "/Users",
+                json!({"userName": "bea", "emails": [{"value": "bea@x.io"}], "active": false}),
+            )
+            .await;
+        r.ok(201);
+        assert_eq!(r.json["active"], false);
+        assert_eq!(status(r.id()).await, codersdk::UserStatus::Suspended);
     }
 );

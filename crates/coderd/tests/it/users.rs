@@ -668,3 +668,318 @@ both!(
 );
 
 use codersdk::ClientError;
+
+// ------------------------------------------------- dormant (coder-now 3)
+
+/// Creates `username` (email `<username>@example.com`, password login)
+/// with `by`, without signing them in.
+async fn create_only(by: &codersdk::Client, username: &str) -> codersdk::User {
+    by.create_user(&CreateUserRequest {
+        email: format!("{username}@example.com"),
+        username: username.into(),
+        password: PASSWORD.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("create user")
+}
+
+/// Signs `username` in with the test password; their client.
+async fn login_as(t: &TestServer, username: &str) -> codersdk::Client {
+    let token = t
+        .client()
+        .login(&LoginWithPasswordRequest {
+            email: format!("{username}@example.com"),
+            password: PASSWORD.into(),
+        })
+        .await
+        .expect("login")
+        .session_token;
+    t.client().with_token(token)
+}
+
+/// The stored status (read without a request that could activate anyone).
+async fn stored_status(t: &TestServer, id: uuid::Uuid) -> store::UserStatus {
+    t.store().get_user_by_id(id).await.unwrap().status
+}
+
+// coder-now 3.1: POST /users starts dormant unless user_status says
+// otherwise; POST /users/first starts active.
+both!(created_users_start_dormant, |t: TestServer| async move {
+    let owner = t.owner().await;
+    assert_eq!(
+        owner.client.user("me").await.unwrap().status,
+        UserStatus::Active
+    );
+    let bob = create_only(&owner.client, "bob").await;
+    assert_eq!(bob.status, UserStatus::Dormant);
+    let r = t
+        .raw(Method::GET, "/api/v2/users/bob", Some(owner.token()), None)
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["status"], "dormant");
+    for (name, status) in [
+        ("carol", UserStatus::Active),
+        ("dave", UserStatus::Suspended),
+        ("erin", UserStatus::Dormant),
+    ] {
+        let u = owner
+            .client
+            .create_user(&CreateUserRequest {
+                email: format!("{name}@example.com"),
+                username: name.into(),
+                password: PASSWORD.into(),
+                user_status: Some(status),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(u.status, status, "{name}");
+        assert_eq!(owner.client.user(name).await.unwrap().status, status);
+    }
+    // An unknown status is a bad body; nothing is written.
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users",
+            Some(owner.token()),
+            Some(r#"{"email":"x@example.com","username":"x","password":"SomeSecurePassword!","user_status":"sleepy"}"#),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.message(), "Request body must be valid JSON.");
+    assert_eq!(owner.client.users("").await.unwrap().count, 5);
+});
+
+// coder-now 3.3: a dormant user's password login succeeds and activates
+// them; suspended users are still refused.
+both!(login_activates_dormant_user, |t: TestServer| async move {
+    let owner = t.owner().await;
+    let bob = create_only(&owner.client, "bob").await;
+    assert_eq!(stored_status(&t, bob.id).await, store::UserStatus::Dormant);
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users/login",
+            None,
+            Some(r#"{"email":"bob@example.com","password":"SomeSecurePassword!"}"#),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(stored_status(&t, bob.id).await, store::UserStatus::Active);
+    let u = owner.client.user("bob").await.unwrap();
+    assert_eq!(u.status, UserStatus::Active);
+    assert!(u.last_seen_at >= bob.last_seen_at);
+    // Suspended: the login is refused and the status stays.
+    owner
+        .client
+        .update_user_status("bob", UserStatus::Suspended)
+        .await
+        .unwrap();
+    let r = t
+        .raw(
+            Method::POST,
+            "/api/v2/users/login",
+            None,
+            Some(r#"{"email":"bob@example.com","password":"SomeSecurePassword!"}"#),
+        )
+        .await;
+    r.expect(401);
+    assert_eq!(
+        r.message(),
+        "Your account is suspended. Contact an admin to reactivate your account."
+    );
+    assert_eq!(
+        stored_status(&t, bob.id).await,
+        store::UserStatus::Suspended
+    );
+});
+
+// coder-now 3.3: a request with a dormant user's token authenticates and
+// makes the user active; an admin's activate works from dormant.
+both!(
+    token_request_activates_dormant_user,
+    |t: TestServer| async move {
+        let owner = t.owner().await;
+        let (bob, bob_id) = t.member(&owner.client, "bob").await;
+        t.store()
+            .update_user_status(bob_id, store::UserStatus::Dormant)
+            .await
+            .unwrap();
+        assert_eq!(
+            owner.client.user("bob").await.unwrap().status,
+            UserStatus::Dormant
+        );
+        let r = t
+            .raw(Method::GET, "/api/v2/users/me", bob.token(), None)
+            .await;
+        r.expect(200);
+        assert_eq!(r.json["username"], "bob");
+        assert_eq!(r.json["status"], "active");
+        assert_eq!(stored_status(&t, bob_id).await, store::UserStatus::Active);
+        // PUT /status/activate from dormant: 200, active.
+        let carol = create_only(&owner.client, "carol").await;
+        let r = t
+            .raw(
+                Method::PUT,
+                "/api/v2/users/carol/status/activate",
+                Some(owner.token()),
+                None,
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(r.json["status"], "active");
+        assert_eq!(stored_status(&t, carol.id).await, store::UserStatus::Active);
+    }
+);
+
+// coder-now 3.2: the job makes active users unseen for more than 90 days
+// (by the server's clock) dormant; suspended users stay suspended.
+both!(dormancy_job_after_90_days, |t: TestServer| async move {
+    let mut t = t;
+    let clock = coderd::testutil::TestClock::new(store::now());
+    t.config.clock = Some(clock.clone());
+    t.restart().await;
+    let owner = t.owner().await; // seen at T0 (login)
+    let (a, a_id) = t.member(&owner.client, "alice").await; // seen at T0
+    let (_, c_id) = t.member(&owner.client, "carol").await;
+    owner
+        .client
+        .update_user_status("carol", UserStatus::Suspended)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::days(2));
+    let (_, b_id) = t.member(&owner.client, "bob").await; // seen at T0 + 2d
+    let state = &t.server.as_ref().unwrap().state;
+    // T0 + 89d: nobody has been unseen for 90 days.
+    clock.advance(chrono::Duration::days(87));
+    assert_eq!(
+        coderd::dormancy::run_once(state).await,
+        Vec::<uuid::Uuid>::new()
+    );
+    // T0 + 91d: alice and the owner (seen 91 days ago) become dormant; bob
+    // (seen 89 days ago) stays active; carol stays suspended.
+    clock.advance(chrono::Duration::days(2));
+    let mut changed = coderd::dormancy::run_once(state).await;
+    changed.sort();
+    let mut want = vec![owner.user_id, a_id];
+    want.sort();
+    assert_eq!(changed, want);
+    assert_eq!(stored_status(&t, a_id).await, store::UserStatus::Dormant);
+    assert_eq!(
+        stored_status(&t, owner.user_id).await,
+        store::UserStatus::Dormant
+    );
+    assert_eq!(stored_status(&t, b_id).await, store::UserStatus::Active);
+    assert_eq!(stored_status(&t, c_id).await, store::UserStatus::Suspended);
+    // A second pass changes nothing.
+    assert_eq!(
+        coderd::dormancy::run_once(state).await,
+        Vec::<uuid::Uuid>::new()
+    );
+    // The owner's next request activates the owner (and proceeds); alice
+    // is listed as dormant until she makes a request herself.
+    let dormant = owner.client.users("status:dormant").await.unwrap();
+    assert_eq!(dormant.count, 1);
+    assert_eq!(dormant.users[0].id, a_id);
+    assert_eq!(
+        owner.client.user("me").await.unwrap().status,
+        UserStatus::Active
+    );
+    assert_eq!(a.user("me").await.unwrap().status, UserStatus::Active);
+    assert_eq!(stored_status(&t, a_id).await, store::UserStatus::Active);
+});
+
+// coder-now 3.5: user_limit's actual counts active users only.
+both_licensed!(
+    user_limit_counts_active_users_only,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        owner
+            .client
+            .add_license(&ca.sign(&LicenseAuthority::claims(&[("user_limit", 2)])))
+            .await
+            .unwrap();
+        t.member(&owner.client, "alice").await; // active
+        create_only(&owner.client, "bob").await; // dormant
+        t.member(&owner.client, "carol").await;
+        owner
+            .client
+            .update_user_status("carol", UserStatus::Suspended)
+            .await
+            .unwrap();
+        let e = t.client().entitlements().await.unwrap();
+        assert_eq!(e.features["user_limit"].limit, Some(2));
+        assert_eq!(e.features["user_limit"].actual, Some(2));
+        assert!(
+            !e.warnings.iter().any(|w| w.contains("active users")),
+            "{:?}",
+            e.warnings
+        );
+        // bob signs in: three active users, over the limit.
+        login_as(&t, "bob").await;
+        let e = t.client().entitlements().await.unwrap();
+        assert_eq!(e.features["user_limit"].actual, Some(3));
+        assert!(
+            e.warnings.contains(
+                &"Your deployment has 3 active users but is only licensed for 2.".to_string()
+            ),
+            "{:?}",
+            e.warnings
+        );
+    }
+);
+
+// coder-now 3.4: status:dormant and comma lists; invalid values are 400.
+both!(users_filter_by_status_dormant, |t: TestServer| async move {
+    let owner = t.owner().await;
+    t.member(&owner.client, "alice").await;
+    let bob = create_only(&owner.client, "bob").await;
+    let carol = create_only(&owner.client, "carol").await;
+    t.member(&owner.client, "dave").await;
+    owner
+        .client
+        .update_user_status("dave", UserStatus::Suspended)
+        .await
+        .unwrap();
+    let names = |r: &codersdk::GetUsersResponse| {
+        r.users
+            .iter()
+            .map(|u| u.username.clone())
+            .collect::<Vec<_>>()
+    };
+    let r = owner.client.users("status:dormant").await.unwrap();
+    assert_eq!(r.count, 2);
+    assert_eq!(names(&r), ["bob", "carol"]);
+    assert_eq!(r.users[0].id, bob.id);
+    assert_eq!(r.users[1].id, carol.id);
+    assert!(r.users.iter().all(|u| u.status == UserStatus::Dormant));
+    let r = owner.client.users("status:active,dormant").await.unwrap();
+    assert_eq!(r.count, 4);
+    assert_eq!(names(&r), ["admin", "alice", "bob", "carol"]);
+    let r = owner
+        .client
+        .users("status:DORMANT,suspended")
+        .await
+        .unwrap();
+    assert_eq!(names(&r), ["bob", "carol", "dave"]);
+    let r = owner.client.users("car status:dormant").await.unwrap();
+    assert_eq!(names(&r), ["carol"]);
+    let r = t
+        .raw(
+            Method::GET,
+            "/api/v2/users?q=status:active,sleepy",
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.message(), "Invalid user search query.");
+    assert_eq!(
+        r.json["validations"],
+        serde_json::json!([{
+            "field": "status",
+            "detail": "Query param \"status\" has invalid value: \"sleepy\" is not a valid user status"
+        }])
+    );
+});
