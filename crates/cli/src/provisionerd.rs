@@ -84,9 +84,9 @@ impl StartCmd {
             );
         };
         let auth = match self.psk.filter(|k| !k.is_empty()) {
-            Some(k) => WsAuth::Psk(k),
+            Some(k) => WsAuth::Psk(k.into()),
             None => match globals.token()? {
-                Some(t) => WsAuth::Token(t),
+                Some(t) => WsAuth::Token(t.into()),
                 None => bail!("no credentials: pass --psk KEY or --token TOKEN (or log in first)"),
             },
         };

@@ -3,9 +3,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// `coderd server` flags. Each reads its `CODER_*` environment variable.
-/// Secrets are redacted in `Debug`.
-#[derive(Clone, clap::Args)]
+///
+/// Secrets never show: each secret flag is a [`SecretString`] (its `Debug`
+/// prints `[REDACTED]`) and has `hide_env_values`, so `--help` does not
+/// print the value it read from the environment (clap's `[env: X=value]`).
+/// Every flag whose environment variable is not in [`NON_SECRET_ENV`] must
+/// be such a secret; the tests enforce it.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Config {
     /// HTTP bind address.
     #[arg(long, env = "CODER_HTTP_ADDRESS", default_value = "127.0.0.1:3000")]
@@ -21,8 +28,13 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
 
     /// PostgreSQL connection URL; when set, PostgreSQL is used instead of SQLite.
-    #[arg(long = "postgres-url", env = "CODER_PG_CONNECTION_URL")]
-    pub postgres_url: Option<String>,
+    #[arg(
+        long = "postgres-url",
+        env = "CODER_PG_CONNECTION_URL",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub postgres_url: Option<SecretString>,
 
     /// Serve Prometheus metrics.
     #[arg(long, env = "CODER_PROMETHEUS_ENABLE", default_value_t = false)]
@@ -46,8 +58,13 @@ pub struct Config {
 
     /// The SCIM 2.0 API key: IdPs send it in `Authorization` (raw or as
     /// `Bearer <key>`). SCIM (`/scim/v2`) is off while it is unset.
-    #[arg(long, env = "CODER_SCIM_AUTH_HEADER")]
-    pub scim_auth_header: Option<String>,
+    #[arg(
+        long,
+        env = "CODER_SCIM_AUTH_HEADER",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub scim_auth_header: Option<SecretString>,
 
     /// This replica's relay address, reachable by its peers (high availability).
     #[arg(long, env = "CODER_DERP_SERVER_RELAY_URL")]
@@ -77,8 +94,13 @@ pub struct Config {
 
     /// Pre-shared key external provisioner daemons may authenticate with
     /// (header `Coder-Provisioner-Daemon-PSK`) instead of a session token.
-    #[arg(long, env = "CODER_PROVISIONER_DAEMON_PSK", hide_env_values = true)]
-    pub provisioner_daemon_psk: Option<String>,
+    #[arg(
+        long,
+        env = "CODER_PROVISIONER_DAEMON_PSK",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub provisioner_daemon_psk: Option<SecretString>,
 
     /// A running provisioner job whose daemon sends no update for this long
     /// is failed (e.g. `60s`). Daemons heartbeat every 5 s by default.
@@ -110,36 +132,31 @@ pub struct Config {
     pub clock: Option<std::sync::Arc<dyn crate::state::Clock>>,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("http_address", &self.http_address)
-            .field("access_url", &self.access_url)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "postgres_url",
-                &self.postgres_url.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "scim_auth_header",
-                &self.scim_auth_header.as_ref().map(|_| "<redacted>"),
-            )
-            .field("prometheus_enable", &self.prometheus_enable)
-            .field("prometheus_address", &self.prometheus_address)
-            .field("session_duration", &self.session_duration)
-            .field("max_token_lifetime", &self.max_token_lifetime)
-            .field("license_public_keys", &self.license_public_keys)
-            .field("provisioner_daemons", &self.provisioner_daemons)
-            .field(
-                "provisioner_daemon_psk",
-                &self.provisioner_daemon_psk.as_ref().map(|_| "<redacted>"),
-            )
-            .field("provisioner_job_timeout", &self.provisioner_job_timeout)
-            .field("max_file_size", &self.max_file_size)
-            .field("derp_server_relay_url", &self.derp_server_relay_url)
-            .field("replica_update_interval", &self.replica_update_interval)
-            .finish()
-    }
+/// The environment variables of [`Config`] whose values are not secret, so
+/// `--help` may show what they read (`[env: CODER_HTTP_ADDRESS=...]`).
+/// Every other flag holds a secret: a [`SecretString`] with
+/// `hide_env_values` (tests check both, so a new flag must be put here or
+/// be made a secret).
+pub const NON_SECRET_ENV: &[&str] = &[
+    "CODER_HTTP_ADDRESS",
+    "CODER_ACCESS_URL",
+    "CODER_DATA_DIR",
+    "CODER_PROMETHEUS_ENABLE",
+    "CODER_PROMETHEUS_ADDRESS",
+    "CODER_SESSION_DURATION",
+    "CODER_MAX_TOKEN_LIFETIME",
+    "CODER_DERP_SERVER_RELAY_URL",
+    "CODER_REPLICA_UPDATE_INTERVAL",
+    // Paths of public keys.
+    "CODER_LICENSE_PUBLIC_KEYS",
+    "CODER_PROVISIONER_DAEMONS",
+    "CODER_PROVISIONER_JOB_TIMEOUT",
+];
+
+/// clap's value parser for secret flags: the text as a [`SecretString`]
+/// (`secrecy` has no `FromStr`; this never fails).
+pub fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s))
 }
 
 impl Default for Config {
@@ -174,7 +191,7 @@ impl Config {
     /// else `coderd.db` in the data dir.
     pub fn backend(&self) -> store::Backend {
         match &self.postgres_url {
-            Some(url) if !url.is_empty() => store::Backend::Postgres(url.clone()),
+            Some(url) if !url.expose_secret().is_empty() => store::Backend::Postgres(url.clone()),
             _ => store::Backend::Sqlite(self.resolved_data_dir().join("coderd.db")),
         }
     }

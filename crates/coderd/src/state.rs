@@ -38,7 +38,7 @@ pub struct Inner {
 
 /// A source of the current time, so time-based jobs (the dormancy job)
 /// can be tested without sleeping.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The current time in UTC, truncated to microseconds like
     /// [`store::now`] (so stored values compare equal on both backends).
     fn now(&self) -> DateTime<Utc>;

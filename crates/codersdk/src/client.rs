@@ -1,6 +1,7 @@
 //! A typed async client for the Coder API, used by the CLI and the tests.
 
 use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -39,10 +40,13 @@ impl ClientError {
 }
 
 /// A client for one deployment, optionally with a session token.
+///
+/// `Debug` shows the base URL but never the token (a [`SecretString`]
+/// prints `[REDACTED]`).
 #[derive(Clone, Debug)]
 pub struct Client {
     base: String,
-    token: Option<String>,
+    token: Option<SecretString>,
     http: reqwest::Client,
 }
 
@@ -58,7 +62,7 @@ impl Client {
 
     /// The same client carrying `token` in `Coder-Session-Token`.
     pub fn with_token(mut self, token: impl Into<String>) -> Client {
-        self.token = Some(token.into());
+        self.token = Some(SecretString::from(token.into()));
         self
     }
 
@@ -69,7 +73,7 @@ impl Client {
 
     /// The session token, if any.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.token.as_ref().map(|t| t.expose_secret())
     }
 
     /// Sends a request and returns the raw response (any status).
@@ -82,7 +86,7 @@ impl Client {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
-            req = req.header(SESSION_TOKEN_HEADER, t);
+            req = req.header(SESSION_TOKEN_HEADER, t.expose_secret());
         }
         if let Some(b) = body {
             req = req.json(b);
@@ -396,7 +400,7 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_TAR)
             .body(tar);
         if let Some(t) = &self.token {
-            req = req.header(SESSION_TOKEN_HEADER, t);
+            req = req.header(SESSION_TOKEN_HEADER, t.expose_secret());
         }
         let res = req.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),

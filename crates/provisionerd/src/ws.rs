@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{SinkExt, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -25,23 +26,15 @@ use crate::proto::*;
 /// considered dead (the server holds `AcquireJob` for at most ~10 s).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How an external daemon authenticates.
-#[derive(Clone)]
+/// How an external daemon authenticates. Both are [`SecretString`]s, so
+/// `Debug` shows which kind but never the value.
+#[derive(Clone, Debug)]
 pub enum WsAuth {
     /// The server's `--provisioner-daemon-psk`, sent as
     /// `Coder-Provisioner-Daemon-PSK`.
-    Psk(String),
+    Psk(SecretString),
     /// A session token, sent as `Coder-Session-Token`.
-    Token(String),
-}
-
-impl std::fmt::Debug for WsAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WsAuth::Psk(_) => f.write_str("Psk(<redacted>)"),
-            WsAuth::Token(_) => f.write_str("Token(<redacted>)"),
-        }
-    }
+    Token(SecretString),
 }
 
 /// Where and as what an external daemon connects.
@@ -160,7 +153,7 @@ impl WsClient {
             WsAuth::Psk(k) => ("Coder-Provisioner-Daemon-PSK", k),
             WsAuth::Token(t) => ("Coder-Session-Token", t),
         };
-        let value = HeaderValue::from_str(value).map_err(|_| {
+        let value = HeaderValue::from_str(value.expose_secret()).map_err(|_| {
             ConnectError::Unreachable("credentials contain invalid characters".into())
         })?;
         req.headers_mut().insert(name, value);

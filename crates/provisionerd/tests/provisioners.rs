@@ -101,11 +101,35 @@ case "$1" in
 esac
 "#;
 
+/// Installs `script` as an executable `terraform` in `dir`.
+///
+/// The file is written by a child `sh`, never opened for write in this
+/// process. Writing it here (`std::fs::write`) raced: tests run on parallel
+/// threads, and a thread that spawns a process forks while this one still
+/// holds the file's write descriptor; the forked child keeps a copy until it
+/// calls exec (close-on-exec), and executing a file some process has open
+/// for write fails with `Text file busy` (ETXTBSY, os error 26). Closing,
+/// fsyncing or renaming first does not help: the child's copy refers to the
+/// same inode. A descriptor opened in our own child exists only in that
+/// child (and its `cat`), which have exited when `wait` returns, so no
+/// process can hold the file open for write when it is run.
 fn standin(dir: &Path, script: &str) -> provisionerd::terraform::Terraform {
-    use std::os::unix::fs::PermissionsExt;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
     let bin = dir.join("terraform");
-    std::fs::write(&bin, script).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut sh = Command::new("sh")
+        .args(["-c", r#"cat >"$1" && chmod 755 "$1""#, "sh"])
+        .arg(&bin)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    // The pipe's write end is dropped (closed) before waiting, ending `cat`'s input.
+    sh.stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(sh.wait().unwrap().success(), "install {}", bin.display());
     provisionerd::terraform::Terraform { binary: bin }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -17,12 +18,16 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Which database a [`Store`] talks to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` never shows a PostgreSQL URL (it may carry a password): the URL
+/// is a [`SecretString`]; [`Backend::describe`] shows it with the password
+/// hidden.
+#[derive(Clone, Debug)]
 pub enum Backend {
     /// A SQLite file (created on first start).
     Sqlite(PathBuf),
-    /// A PostgreSQL connection URL.
-    Postgres(String),
+    /// A PostgreSQL connection URL (`postgres://user:password@host/db`).
+    Postgres(SecretString),
 }
 
 impl Backend {
@@ -30,24 +35,40 @@ impl Backend {
     pub fn describe(&self) -> String {
         match self {
             Backend::Sqlite(path) => format!("SQLite at {}", path.display()),
-            Backend::Postgres(url) => format!("PostgreSQL at {}", redact_password(url)),
+            Backend::Postgres(url) => {
+                format!("PostgreSQL at {}", redact_password(url.expose_secret()))
+            }
         }
     }
 }
 
-/// A connection URL with its password, if any, replaced by `****`.
+/// A connection URL with its password replaced by `****`, both in the
+/// user-info part and in a `password=` query parameter (which libpq and
+/// sqlx also accept). A string that does not parse as a URL is not shown
+/// at all: it could be a password pasted in the wrong place.
 fn redact_password(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (format!("{s}://"), r),
-        None => (String::new(), url),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unparseable URL>".to_owned();
     };
-    let Some((creds, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match creds.split_once(':') {
-        Some((user, _password)) => format!("{scheme}{user}:****@{host}"),
-        None => url.to_owned(),
+    if parsed.password().is_some() {
+        // Only fails for URLs that cannot have credentials, which have none.
+        let _ = parsed.set_password(Some("****"));
     }
+    if parsed.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" {
+                    "****".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -59,8 +80,21 @@ mod tests {
             r("postgres://u:secret@h:5432/db"),
             "postgres://u:****@h:5432/db"
         );
+        assert_eq!(r("postgres://u:p%40ss@h/db"), "postgres://u:****@h/db");
+        assert_eq!(r("postgres://u:p@ss@h/db"), "postgres://u:****@h/db");
+        assert_eq!(
+            r("postgres://u@h/db?sslmode=disable&password=secret"),
+            "postgres://u@h/db?sslmode=disable&password=****"
+        );
         assert_eq!(r("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(r("postgres://h/db"), "postgres://h/db");
+        assert_eq!(r("secret"), "<unparseable URL>");
+    }
+
+    #[test]
+    fn debug_hides_the_url() {
+        let b = super::Backend::Postgres("postgres://u:secret@h/db".into());
+        assert!(!format!("{b:?}").contains("secret"), "{b:?}");
     }
 }
 
@@ -219,7 +253,7 @@ impl Store {
                 Pool::Sqlite(pool)
             }
             Backend::Postgres(url) => {
-                let connect = PgConnectOptions::from_str(url)?;
+                let connect = PgConnectOptions::from_str(url.expose_secret())?;
                 let pool = PgPoolOptions::new()
                     .max_connections(opts.max_connections)
                     .acquire_timeout(Duration::from_secs(30))

@@ -6,6 +6,19 @@ use std::sync::Arc;
 use store::{Backend, Organization, Store, StoreError, StoreOptions, StringList, User, UserStatus};
 use uuid::Uuid;
 
+/// `CODER_TEST_POSTGRES_URL`, or `None` when it is unset or empty; panics
+/// instead when `CODER_TEST_REQUIRE_POSTGRES` is set (CI sets it), so a
+/// missing PostgreSQL fails the run rather than skipping half of it.
+fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("CODER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if url.is_none() && std::env::var_os("CODER_TEST_REQUIRE_POSTGRES").is_some() {
+        panic!("CODER_TEST_REQUIRE_POSTGRES is set but CODER_TEST_POSTGRES_URL is not");
+    }
+    url
+}
+
 struct Db {
     store: Store,
     _dir: tempfile::TempDir,
@@ -48,10 +61,7 @@ async fn open(pg: bool) -> Option<Db> {
             pg: None,
         });
     }
-    let admin = std::env::var("CODER_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let Some(admin) = admin else {
+    let Some(admin) = postgres_admin_url() else {
         eprintln!("skipped: CODER_TEST_POSTGRES_URL is not set");
         return None;
     };
@@ -65,7 +75,7 @@ async fn open(pg: bool) -> Option<Db> {
         Some((base, _)) => format!("{base}/{name}"),
         None => unreachable!(),
     };
-    let store = Store::open(Backend::Postgres(url), StoreOptions::default())
+    let store = Store::open(Backend::Postgres(url.into()), StoreOptions::default())
         .await
         .unwrap();
     Some(Db {

@@ -146,10 +146,7 @@ async fn replica_ids(c: &Client) -> Vec<String> {
 }
 
 async fn setup() -> Option<(PgDb, TempDir, coderd::testutil::LicenseAuthority, String)> {
-    let admin = std::env::var("CODER_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    let Some(admin) = admin else {
+    let Some(admin) = super::postgres_admin_url() else {
         eprintln!("CODER_TEST_POSTGRES_URL is not set: skipping the high-availability test");
         return None;
     };

@@ -85,6 +85,19 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// `CODER_TEST_POSTGRES_URL`, or `None` when it is unset or empty; panics
+/// instead when `CODER_TEST_REQUIRE_POSTGRES` is set (CI sets it), so a
+/// missing PostgreSQL fails the run rather than skipping half of it.
+fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("CODER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if url.is_none() && std::env::var_os("CODER_TEST_REQUIRE_POSTGRES").is_some() {
+        panic!("CODER_TEST_REQUIRE_POSTGRES is set but CODER_TEST_POSTGRES_URL is not");
+    }
+    url
+}
+
 /// Starts a server with `config` on `db` (a fresh PostgreSQL database when
 /// asked for); `None`, after saying so, when PostgreSQL is asked for but
 /// `CODER_TEST_POSTGRES_URL` is unset.
@@ -92,15 +105,12 @@ async fn start_on(db: Db, mut config: coderd::Config) -> Option<(coderd::Server,
     let pg = match db {
         Db::Sqlite => None,
         Db::Postgres => {
-            let Some(admin) = std::env::var("CODER_TEST_POSTGRES_URL")
-                .ok()
-                .filter(|u| !u.is_empty())
-            else {
+            let Some(admin) = postgres_admin_url() else {
                 eprintln!("CODER_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
                 return None;
             };
             let pg = PgDb::create(&admin).await;
-            config.postgres_url = Some(pg.url.clone());
+            config.postgres_url = Some(pg.url.clone().into());
             Some(pg)
         }
     };
@@ -1515,4 +1525,99 @@ async fn groups(url: String, ca: coderd::testutil::LicenseAuthority) {
         .success();
     assert_eq!(out.stdout, "Successfully deleted group \"developers\"!\n");
     assert_eq!(api.groups("default").await.unwrap().len(), 1);
+}
+
+// ------------------------------------------------- secrets in --help
+
+/// Environment variables of client commands whose values `--help` may
+/// show (the server's are `coderd::config::NON_SECRET_ENV`).
+const CLIENT_NON_SECRET_ENV: &[&str] = &[
+    "CODER_URL",
+    "CODER_CONFIG_DIR",
+    "CODER_ORGANIZATION",
+    "CODER_PROVISIONER_DAEMON_NAME",
+    "CODER_FIRST_USER_EMAIL",
+    "CODER_FIRST_USER_USERNAME",
+    "CODER_FIRST_USER_FULL_NAME",
+];
+
+/// The names of the `[env: NAME...]` annotations in a help text.
+fn help_env_vars(help: &str) -> Vec<String> {
+    help.split("[env: ")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The subcommand names under `Commands:` in a help text (not `help`).
+fn help_subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect()
+}
+
+/// No `--help` of any (sub)command prints a secret it read from the
+/// environment (clap shows `[env: NAME=value]` unless `hide_env_values`).
+/// Every `CODER_*` variable any help names is set to a sentinel; only the
+/// ones listed as not secret may show it. A new flag fails here until it is
+/// either listed as public or made a secret.
+#[tokio::test]
+async fn help_never_shows_secret_env_values() {
+    let public: Vec<&str> = coderd::config::NON_SECRET_ENV
+        .iter()
+        .chain(CLIENT_NON_SECRET_ENV)
+        .copied()
+        .collect();
+    let mut pending: Vec<Vec<String>> = vec![vec![]];
+    let mut seen_secret = Vec::new();
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        // First without any environment, to learn the variable names.
+        let plain = run(command(&args), &args).await;
+        assert_eq!(plain.code, Some(0), "{plain:?}");
+        let vars = help_env_vars(&plain.stdout);
+        let mut cmd = command(&args);
+        for v in &vars {
+            cmd.env(v, format!("sentinel-{v}"));
+        }
+        let out = run(cmd, &args).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        for v in &vars {
+            let shown = out.stdout.contains(&format!("sentinel-{v}"))
+                || out.stderr.contains(&format!("sentinel-{v}"));
+            if public.contains(&v.as_str()) {
+                // Proves the variable was read: the check below is not vacuous.
+                assert!(shown, "{args:?}: public {v} not shown: {}", out.stdout);
+            } else {
+                assert!(!shown, "{args:?}: secret {v} shown: {}", out.stdout);
+                seen_secret.push(v.clone());
+            }
+        }
+        for sub in help_subcommands(&plain.stdout) {
+            let mut p = path.clone();
+            p.push(sub);
+            pending.push(p);
+        }
+    }
+    seen_secret.sort();
+    seen_secret.dedup();
+    assert_eq!(
+        seen_secret,
+        [
+            "CODER_FIRST_USER_PASSWORD",
+            "CODER_PG_CONNECTION_URL",
+            "CODER_PROVISIONER_DAEMON_PSK",
+            "CODER_SCIM_AUTH_HEADER",
+            "CODER_SESSION_TOKEN",
+        ]
+    );
 }

@@ -16,6 +16,7 @@ use codersdk::{
     FeatureName, NullTime, ProvisionerDaemon, Response as Message, PROVISIONER_DAEMON_KEY_HEADER,
     PROVISIONER_DAEMON_PSK_HEADER, PROVISIONER_TYPES, SCOPE_ORGANIZATION, SCOPE_USER, TAG_SCOPE,
 };
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
@@ -136,7 +137,8 @@ fn daemon_caller(
             let ok = state
                 .config
                 .provisioner_daemon_psk
-                .as_deref()
+                .as_ref()
+                .map(|k| k.expose_secret())
                 .filter(|k| !k.is_empty())
                 .is_some_and(|k| bool::from(k.as_bytes().ct_eq(given.as_bytes())));
             if !ok {

@@ -52,6 +52,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use codersdk::{Entitlement, Feature, FeatureName};
+use secrecy::ExposeSecret;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
@@ -290,7 +291,10 @@ impl Inputs {
     pub fn from_config(config: &crate::config::Config) -> Inputs {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         let mut inputs = Inputs::default();
-        inputs.enablements.scim = set(&config.scim_auth_header);
+        inputs.enablements.scim = config
+            .scim_auth_header
+            .as_ref()
+            .is_some_and(|k| !k.expose_secret().trim().is_empty());
         inputs.enablements.high_availability = set(&config.derp_server_relay_url);
         inputs
     }

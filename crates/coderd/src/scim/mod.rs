@@ -34,6 +34,7 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusC
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use codersdk::{FeatureName, ScimSchema};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -297,8 +298,8 @@ impl FromRequestParts<AppState> for ScimEnabled {
         let configured = state
             .config
             .scim_auth_header
-            .as_deref()
-            .is_some_and(|k| !k.is_empty());
+            .as_ref()
+            .is_some_and(|k| !k.expose_secret().is_empty());
         if !configured {
             return Err(ApiError::new(StatusCode::NOT_FOUND, SCIM_DISABLED).into_response());
         }
@@ -338,7 +339,11 @@ impl FromRequestParts<AppState> for ScimAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         ScimEnabled::from_request_parts(parts, state).await?;
-        let key = state.config.scim_auth_header.as_deref().unwrap_or("");
+        let key = state
+            .config
+            .scim_auth_header
+            .as_ref()
+            .map_or("", |k| k.expose_secret());
         let ok = parts
             .headers
             .get(header::AUTHORIZATION)

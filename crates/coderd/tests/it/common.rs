@@ -19,6 +19,19 @@ pub enum Db {
     Postgres,
 }
 
+/// `CODER_TEST_POSTGRES_URL`, or `None` when it is unset or empty; panics
+/// instead when `CODER_TEST_REQUIRE_POSTGRES` is set (CI sets it), so a
+/// missing PostgreSQL fails the run rather than skipping half of it.
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("CODER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if url.is_none() && std::env::var_os("CODER_TEST_REQUIRE_POSTGRES").is_some() {
+        panic!("CODER_TEST_REQUIRE_POSTGRES is set but CODER_TEST_POSTGRES_URL is not");
+    }
+    url
+}
+
 /// Runs `f` against a fresh server on `db`; on PostgreSQL only when
 /// `CODER_TEST_POSTGRES_URL` is set (it prints that it skipped otherwise).
 pub async fn run<F, Fut>(db: Db, f: F)
@@ -159,7 +172,7 @@ impl TestServer {
         coderd::Config {
             http_address: "127.0.0.1:0".into(),
             data_dir: Some(dir.to_path_buf()),
-            postgres_url: pg.map(|p| p.url.clone()),
+            postgres_url: pg.map(|p| p.url.clone().into()),
             password_hash_iterations: 16,
             ..Default::default()
         }
@@ -192,9 +205,7 @@ impl TestServer {
         let pg = match db {
             Db::Sqlite => None,
             Db::Postgres => {
-                let admin = std::env::var("CODER_TEST_POSTGRES_URL")
-                    .ok()
-                    .filter(|s| !s.is_empty())?;
+                let admin = postgres_admin_url()?;
                 Some(PgDb::create(&admin).await)
             }
         };

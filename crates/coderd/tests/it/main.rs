@@ -18,6 +18,7 @@ mod provisioners;
 mod quota;
 mod replicas;
 mod scim;
+mod secrets;
 mod templates;
 mod tokens;
 mod users;
