@@ -95,6 +95,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Server(_) | Command::Provisionerd(_)) {
+        quiet_on_closed_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,5 +114,19 @@ fn main() -> ExitCode {
             eprintln!("error: {}", errors::render(&err, &cli.globals));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A client command whose output goes into a closed pipe (`coderd users
+/// list | head -1`) ends quietly, as Go's CLI does, instead of panicking on
+/// the failed write: the default action of SIGPIPE (Rust's runtime ignores
+/// it at start). The long-running `server` and `provisionerd` keep ignoring
+/// it, so a peer closing a socket is an error to handle, not the end.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: `signal` with SIG_DFL installs no handler code; it runs
+    // before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -66,27 +66,51 @@ pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
         )
         .detail("Request bodies must be JSON (Content-Type: application/json)."));
     }
+    read_bytes(req, limit).await.map_err(|e| match e {
+        BodyReadError::TimedOut => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "Request body read timed out.")
+                .detail("The client sent no part of the body for too long.")
+        }
+        BodyReadError::TooLarge => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
+                .detail(format!("The body must be at most {limit} bytes."))
+        }
+        BodyReadError::Other(detail) => {
+            ApiError::bad_request("Failed to read request body.").detail(detail)
+        }
+    })
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyReadError {
+    /// Over the limit given.
+    TooLarge,
+    /// No part of it arrived within `Config::body_read_timeout` (each
+    /// front end answers 408).
+    TimedOut,
+    /// The connection failed; the text says how.
+    Other(String),
+}
+
+/// Reads a whole request body, up to `limit` bytes; the one reader behind
+/// JSON bodies, file uploads and SCIM bodies, so each tells a stalled client
+/// (408) from an oversized body (413) the same way.
+pub async fn read_bytes(req: Request, limit: usize) -> Result<Bytes, BodyReadError> {
     axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .map(|s| s.is::<http_body_util::LengthLimitError>())
-                .unwrap_or(false);
             let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-            let mut timed_out = false;
             while let Some(c) = cause {
-                timed_out |= c.is::<tower_http::timeout::TimeoutError>();
+                if c.is::<tower_http::timeout::TimeoutError>() {
+                    return BodyReadError::TimedOut;
+                }
+                if c.is::<http_body_util::LengthLimitError>() {
+                    return BodyReadError::TooLarge;
+                }
                 cause = c.source();
             }
-            if timed_out {
-                ApiError::new(StatusCode::REQUEST_TIMEOUT, "Request body read timed out.")
-                    .detail("The client sent no part of the body for too long.")
-            } else if too_large {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
-                    .detail(format!("The body must be at most {limit} bytes."))
-            } else {
-                ApiError::bad_request("Failed to read request body.").detail(e.to_string())
-            }
+            BodyReadError::Other(e.to_string())
         })
 }
 

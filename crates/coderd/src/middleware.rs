@@ -11,7 +11,9 @@
 //!   (or, without one, `Sec-Fetch-Site: cross-site`) names another site.
 //!   Upstream's `httpmw.CSRF` refuses such requests with 400 and the text in
 //!   [`CSRF_FAILED`]; header-token clients (the CLI, scripts) are exempt, as
-//!   upstream's are.
+//!   upstream's are. A websocket handshake authenticated by the cookie
+//!   from a foreign `Origin` is refused with 403, as upstream's websocket
+//!   library refuses it.
 //! - [`panic_response`]: a panicking handler answers 500 in Coder's envelope
 //!   (SCIM routes: the RFC 7644 error body), and the panic is logged with the
 //!   request id, instead of the connection being dropped.
@@ -54,12 +56,44 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 /// Refuses a cookie-authenticated state-changing request from another site
 /// (400 [`CSRF_FAILED`]); see the module docs.
 pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(origin) = cross_site_cookie_websocket(&req, &state.access_url) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        return ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            format!("request Origin {origin:?} is not authorized for Host {host:?}"),
+        )
+        .into_response();
+    }
     if is_cross_site_cookie_write(&req, &state.access_url) {
         return ApiError::bad_request(CSRF_FAILED)
             .detail("A request authenticated by the session cookie must come from this deployment's own pages.")
             .into_response();
     }
     next.run(req).await
+}
+
+/// The foreign `Origin` of a websocket handshake a browser authenticates
+/// with the session cookie (log following, daemon serving), if it is one.
+/// Upstream's websocket library refuses such a handshake with 403 `request
+/// Origin "<origin>" is not authorized for Host "<host>"`.
+fn cross_site_cookie_websocket(req: &Request, access_url: &str) -> Option<String> {
+    let headers = req.headers();
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if !upgrade
+        || headers.contains_key(codersdk::SESSION_TOKEN_HEADER)
+        || !has_session_cookie(headers)
+    {
+        return None;
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let text = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+    (!same_origin(&text, access_url, headers.get(header::HOST))).then_some(text)
 }
 
 fn is_cross_site_cookie_write(req: &Request, access_url: &str) -> bool {

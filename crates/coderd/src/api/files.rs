@@ -22,19 +22,20 @@ pub const DEFAULT_MAX_FILE_SIZE: usize = 10 * (10 << 20);
 
 /// Reads the whole upload, up to `limit` bytes (413 beyond).
 async fn read_upload(req: Request, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .map(|s| s.is::<http_body_util::LengthLimitError>())
-                .unwrap_or(false);
-            if too_large {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File is too large.")
-                    .detail(format!("Files must be at most {limit} bytes."))
-            } else {
-                ApiError::bad_request("Failed to read file from request.").detail(e.to_string())
-            }
-        })
+    use crate::extract::{read_bytes, BodyReadError};
+    read_bytes(req, limit).await.map_err(|e| match e {
+        BodyReadError::TooLarge => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "File is too large.")
+                .detail(format!("Files must be at most {limit} bytes."))
+        }
+        BodyReadError::TimedOut => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "Request body read timed out.")
+                .detail("The client sent no part of the file for too long.")
+        }
+        BodyReadError::Other(detail) => {
+            ApiError::bad_request("Failed to read file from request.").detail(detail)
+        }
+    })
 }
 
 /// The `POST /files` body in the OpenAPI document: the raw bytes of a tar

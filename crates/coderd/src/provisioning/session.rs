@@ -58,9 +58,11 @@ impl std::fmt::Display for CallError {
 }
 
 impl From<StoreError> for CallError {
+    /// Logs the cause; the daemon is told only that the server failed (a
+    /// database's text never leaves the server, as for HTTP 500s).
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "provisioner daemon call");
-        CallError::Internal(e.to_string())
+        CallError::Internal("the server could not store the request".into())
     }
 }
 
@@ -313,8 +315,31 @@ impl DaemonSession {
     }
 
     /// `CompleteJob`: stores the resources (and a build's state and cost).
+    /// Resources no database index can hold ([`check_resources`]) fail the
+    /// job with a message naming the problem, instead of an error that
+    /// would tear down the daemon's session.
     pub async fn complete(&self, req: CompletedJob) -> Result<Empty, CallError> {
         let id = parse_job_id(&req.job_id)?;
+        let reported = [
+            req.workspace_build.as_ref().map(|b| &b.resources),
+            req.template_import.as_ref().map(|i| &i.start_resources),
+            req.template_import.as_ref().map(|i| &i.stop_resources),
+            req.template_dry_run.as_ref().map(|d| &d.resources),
+        ];
+        if let Some(problem) = reported
+            .into_iter()
+            .flatten()
+            .find_map(|r| check_resources(r))
+        {
+            self.state
+                .store
+                .fail_job(id, self.daemon_id, &problem, None, store::now())
+                .await?
+                .map_err(refused)?;
+            self.acquired.lock().expect("acquired lock").remove(&id);
+            notify_job_logs(&self.state, id).await;
+            return Ok(Empty {});
+        }
         let job = self.state.store.get_job(id).await.map_err(|e| match e {
             StoreError::NotFound => refused(JobRefusal::NotFound),
             other => other.into(),
@@ -451,6 +476,26 @@ pub fn storable(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// Longest resource metadata key stored, in bytes: the key is part of an
+/// index, and PostgreSQL refuses index rows over about 2.7 kB.
+pub const MAX_METADATA_KEY_BYTES: usize = 1024;
+
+/// Why reported resources cannot be stored, if they cannot: a metadata key
+/// longer than [`MAX_METADATA_KEY_BYTES`].
+fn check_resources(resources: &[Resource]) -> Option<String> {
+    resources.iter().find_map(|r| {
+        r.metadata
+            .iter()
+            .any(|m| m.key.len() > MAX_METADATA_KEY_BYTES)
+            .then(|| {
+                format!(
+                    "Resource {:?} has a metadata key longer than {MAX_METADATA_KEY_BYTES} bytes.",
+                    storable(&r.name)
+                )
+            })
+    })
 }
 
 /// Converts reported resources to rows for job `job_id`.

@@ -390,13 +390,19 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
                 ));
             }
         }
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map_err(|_| {
-                ScimError::invalid_syntax(format!(
-                    "the request body could not be read or is over {MAX_BODY} bytes"
-                ))
-            })?;
+        let bytes: Bytes =
+            crate::extract::read_bytes(req, MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    crate::extract::BodyReadError::TimedOut => ScimError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "invalidSyntax",
+                        "no part of the request body arrived for too long",
+                    ),
+                    _ => ScimError::invalid_syntax(format!(
+                        "the request body could not be read or is over {MAX_BODY} bytes"
+                    )),
+                })?;
         let v: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
         if !v.is_object() {

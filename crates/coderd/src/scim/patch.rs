@@ -357,9 +357,9 @@ fn whole(
     match kind {
         OpKind::Remove => match value {
             Some(v @ (Value::Array(_) | Value::Object(_))) if def.multi_valued => {
-                let gone = as_list(def, v);
+                let gone = ValueSet::new(&as_list(def, v));
                 if let Some(Value::Array(list)) = obj.get_mut(&key) {
-                    list.retain(|e| !gone.iter().any(|g| same_value(e, g)));
+                    list.retain(|e| !gone.matches(e));
                 }
             }
             _ => {
@@ -376,8 +376,12 @@ fn whole(
                     (OpKind::Add, Some(Value::Array(old))) => old,
                     _ => Vec::new(),
                 };
+                // A set of what the list holds: each add is O(1), so an
+                // `add` of 20,000 members is not 20,000 list scans.
+                let mut held: std::collections::HashSet<String> =
+                    list.iter().map(Value::to_string).collect();
                 for n in new {
-                    if !list.contains(&n) {
+                    if held.insert(n.to_string()) {
                         list.push(n.clone());
                     }
                     if is_primary(&n) {
@@ -397,12 +401,48 @@ fn whole(
     }
 }
 
-/// Two values of a multi-valued attribute are the same value when their
-/// `value`s are equal (or, without `value`, when they are equal).
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// The values a `remove` names, each looked up in O(1). Two values of a
+/// multi-valued attribute are the same value when their `value`s are equal
+/// (or, when either has no `value`, when they are equal whole).
+struct ValueSet {
+    /// `value` of each named element that has one.
+    values: std::collections::HashSet<String>,
+    /// Every named element without a `value`, whole.
+    whole_without_value: std::collections::HashSet<String>,
+    /// Every named element, whole.
+    whole: std::collections::HashSet<String>,
+}
+
+impl ValueSet {
+    fn new(gone: &[Value]) -> ValueSet {
+        let mut set = ValueSet {
+            values: Default::default(),
+            whole_without_value: Default::default(),
+            whole: Default::default(),
+        };
+        for g in gone {
+            match g.get("value") {
+                Some(v) => {
+                    set.values.insert(v.to_string());
+                }
+                None => {
+                    set.whole_without_value.insert(g.to_string());
+                }
+            }
+            set.whole.insert(g.to_string());
+        }
+        set
+    }
+
+    /// Whether some named element is the same value as `e`.
+    fn matches(&self, e: &Value) -> bool {
+        match e.get("value") {
+            Some(v) => {
+                self.values.contains(&v.to_string())
+                    || self.whole_without_value.contains(&e.to_string())
+            }
+            None => self.whole.contains(&e.to_string()),
+        }
     }
 }
 

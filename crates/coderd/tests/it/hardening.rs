@@ -355,6 +355,20 @@ macro_rules! nul_output_test {
                 .map(|l| l["output"].as_str().unwrap())
                 .collect();
             assert!(outputs.contains(&"nul\u{FFFD}byte"), "{outputs:?}");
+            // A metadata key no index can hold fails the job with a message
+            // that says so (not a daemon restart and a misleading text).
+            let long_key: String = (0..3000)
+                .map(|i| char::from(b'a' + ((i * 7 + i / 13) % 26) as u8))
+                .collect();
+            let config = json!({"resources": [{"name": "dev", "type": "echo_instance",
+                "metadata": [{"key": long_key, "value": "v"}]}]});
+            let v = prov::create_version(&owner.client, &config, &[]).await;
+            let v = prov::wait_version(&owner.client, v.id).await;
+            assert_eq!(v.job.status, codersdk::ProvisionerJobStatus::Failed);
+            assert_eq!(
+                v.job.error,
+                "Resource \"dev\" has a metadata key longer than 1024 bytes."
+            );
             // The daemon stayed connected: the next import runs at once.
             let v2 = prov::create_version(&owner.client, &prov::two_resources(), &[]).await;
             let v2 = prov::wait_version(&owner.client, v2.id).await;
@@ -618,6 +632,28 @@ both!(
         )
         .await
         .expect(201);
+        // A websocket handshake with the cookie from a foreign origin: 403.
+        let host = t.url.trim_start_matches("http://").to_owned();
+        let r = cookie_request(
+            &t,
+            Method::GET,
+            "/api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo",
+            owner.token(),
+            &[
+                ("Origin", "http://evil.example"),
+                ("Connection", "Upgrade"),
+                ("Upgrade", "websocket"),
+                ("Sec-WebSocket-Version", "13"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ],
+            "",
+        )
+        .await;
+        r.expect(403);
+        assert_eq!(
+            r.message(),
+            format!("request Origin \"http://evil.example\" is not authorized for Host {host:?}")
+        );
         // Reads are never refused.
         cookie_request(
             &t,
@@ -691,6 +727,16 @@ macro_rules! slow_client_test {
             let (text, _) = read_until_closed(&mut s, Duration::from_secs(20)).await;
             assert!(text.starts_with("HTTP/1.1 408"), "{text}");
             assert!(text.contains("\"message\":\"Request body read timed out.\""), "{text}");
+            // The same for a file upload (its own reader).
+            let owner = t.owner().await;
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let head = format!(
+                "POST /api/v2/files HTTP/1.1\r\nHost: x\r\nCoder-Session-Token: {}\r\nContent-Type: application/x-tar\r\nContent-Length: 100000\r\n\r\nabc",
+                owner.token()
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            let (text, _) = read_until_closed(&mut s, Duration::from_secs(20)).await;
+            assert!(text.starts_with("HTTP/1.1 408"), "{text}");
         }
     };
 }
