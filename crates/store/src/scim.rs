@@ -33,6 +33,11 @@ pub const STALE: &str = "stale";
 /// The `Conflict` name for provisioning a user who exists and is active.
 pub const USER_EXISTS: &str = "scim_user_exists";
 
+/// Builds the audit row of a SCIM provisioning from the Coder user before
+/// (`None` when the user is created) and after; `None` writes no row.
+pub type ProvisionAudit<'a> =
+    &'a (dyn Fn(Option<&User>, &User) -> Option<crate::AuditLog> + Send + Sync);
+
 /// A SCIM user: its `scim_users` row joined with the Coder user.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct ScimUser {
@@ -110,7 +115,7 @@ fn status_sql(param: usize) -> String {
 
 /// The status of a user SCIM creates: upstream's insert default, `dormant`,
 /// unless `active` is false.
-fn new_user_status(active: bool) -> UserStatus {
+pub fn new_user_status(active: bool) -> UserStatus {
     if active {
         UserStatus::Dormant
     } else {
@@ -199,11 +204,18 @@ impl Store {
     /// member of `organization_id`) is created with the first free name of
     /// `usernames`. Returns the user and whether it was newly created.
     /// Unique violations (email taken by another user) are `Conflict`.
+    ///
+    /// `new_user` is the row to insert when no user exists (its username is
+    /// replaced by the first free one of `usernames`).
+    /// `audit` builds the change's audit row from the Coder user before
+    /// (`None`: created) and after; it is written in the same transaction.
     pub async fn scim_provision_user(
         &self,
         organization_id: Uuid,
         usernames: &[String],
         w: &ScimUserWrite,
+        new_user: &User,
+        audit: ProvisionAudit<'_>,
     ) -> StoreResult<(ScimUser, bool)> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -248,11 +260,18 @@ impl Store {
                 if status != UserStatus::Suspended.as_str() && deprov != Some(true) {
                     return Err(StoreError::Conflict(USER_EXISTS.into()));
                 }
+                let old = crate::identity::lock_user(&mut c, id).await?;
                 let sql = format!(
                     "UPDATE users SET email = $2, name = $3, status = {}, updated_at = $5 WHERE id = $1",
                     status_sql(4)
                 );
                 q_exec!(&mut c, &sql, id, &w.email, &w.name, active, now)?;
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = $1",
+                    crate::identity::USER_COLS
+                );
+                let new = q_one!(&mut c, User, &sql, id)?;
+                crate::audit::maybe_insert(&mut c, audit(Some(&old), &new).as_ref()).await?;
                 (id, false)
             }
             None => {
@@ -265,20 +284,14 @@ impl Store {
                 )
                 .await?
                 .ok_or_else(|| StoreError::Conflict("users_username_idx".into()))?;
+                // The row the domain layer built (one builder for REST and
+                // SCIM); only the free username is picked here.
                 let user = User {
-                    id: Uuid::new_v4(),
-                    email: w.email.clone(),
                     username,
-                    name: w.name.clone(),
-                    hashed_password: String::new(),
                     created_at: now,
                     updated_at: now,
                     last_seen_at: now,
-                    status: new_user_status(active),
-                    rbac_roles: StringList::default(),
-                    login_type: "oidc".into(),
-                    avatar_url: String::new(),
-                    deleted: false,
+                    ..new_user.clone()
                 };
                 insert_user(&mut c, &user).await?;
                 insert_member(
@@ -292,6 +305,7 @@ impl Store {
                     },
                 )
                 .await?;
+                crate::audit::maybe_insert(&mut c, audit(None, &user).as_ref()).await?;
                 (user.id, true)
             }
         };
