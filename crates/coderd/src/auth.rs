@@ -137,6 +137,11 @@ impl Auth {
     pub fn user_id(&self) -> uuid::Uuid {
         self.user.id
     }
+
+    /// The caller as a domain-layer actor.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::user(&self.user, self.subject.clone())
+    }
 }
 
 /// How often `last_used` / `last_seen_at` are written (upstream: hourly).

@@ -6,6 +6,7 @@
 //! scripts written against Coder's API reference work unchanged.
 
 pub mod apikeys;
+pub mod audit;
 pub mod appearance;
 pub mod buildinfo;
 pub mod client;
@@ -25,6 +26,7 @@ pub mod users;
 pub mod workspaces;
 
 pub use apikeys::*;
+pub use audit::*;
 pub use appearance::*;
 pub use buildinfo::*;
 pub use client::{read_error_parts, Client, ClientError};

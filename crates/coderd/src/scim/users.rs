@@ -391,6 +391,7 @@ fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
 pub async fn post_user(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: crate::domain::AuditContext,
     RawQuery(q): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ScimResult<Response> {
@@ -398,18 +399,23 @@ pub async fn post_user(
     let u: ScimUser = typed(body)?;
     let active = u.active;
     let w = to_write(u, active)?;
-    let org = default_org(&state).await?;
-    // A concurrent provisioning (PostgreSQL) may take the derived username
-    // between the check and the insert: retry with fresh candidates.
-    let mut attempt = 0;
-    let (row, created) = loop {
-        let candidates = username_candidates(&w.user_name, &w.email);
-        match state.store.scim_provision_user(org, &candidates, &w).await {
-            Err(StoreError::Conflict(c)) if c.contains("username") && attempt < 3 => {
-                attempt += 1;
-            }
-            other => break other?,
-        }
+    default_org(&state).await?;
+    let usernames = username_candidates(&w.user_name, &w.email);
+    let actor = crate::domain::Actor::System {
+        subsystem: crate::domain::Subsystem::Scim,
+    };
+    let created = crate::domain::users::create_user(
+        &state,
+        &actor,
+        &ctx,
+        crate::domain::users::CreateUser::Scim {
+            write: w,
+            usernames,
+        },
+    )
+    .await?;
+    let crate::domain::users::CreatedUser::Scim { user: row, created } = created else {
+        return Err(ScimError::internal("create_user: not a SCIM user"));
     };
     tracing::info!(user = %row.user_id, username = %row.username, created, "scim: user provisioned");
     let v = render_with_groups(&state, &row).await?;
