@@ -29,6 +29,7 @@ pub mod template_access;
 #[cfg(feature = "testutil")]
 pub mod testutil;
 pub mod userpassword;
+pub mod view;
 
 pub use config::Config;
 pub use server::{run, Server};

@@ -7,6 +7,7 @@
 //! `/api/v2/openapi.json`, and the `openapi` integration test fails.
 
 pub mod apikeys;
+pub mod audit;
 pub mod appearance;
 pub mod buildinfo;
 pub mod entitlements;
@@ -297,6 +298,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get_auth_methods))
         .routes(routes!(users::post_login))
         .routes(routes!(users::post_logout))
+        .routes(routes!(audit::get_audit_logs))
         .routes(routes!(users::get_users, users::post_user))
         .routes(routes!(users::get_user))
         .routes(routes!(users::put_user_suspend))

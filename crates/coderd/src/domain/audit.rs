@@ -210,3 +210,47 @@ pub fn emit_opt(row: Option<&store::AuditLog>) {
         emit(r);
     }
 }
+
+/// One page of the audit log with what rendering needs.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub rows: Vec<store::AuditLog>,
+    /// Rows matching the filter, ignoring paging.
+    pub count: i64,
+    /// The actors and the audited users of the page, deleted ones
+    /// included (one query).
+    pub users: Vec<store::User>,
+}
+
+/// Reads the audit log (upstream's `GET /audit`): owners and auditors
+/// (site-level `audit_log` read) only, else 403. Two queries for the page
+/// and its count, one for its users.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: &store::AuditLogFilter,
+) -> super::DomainResult<Page> {
+    actor.require(
+        crate::rbac::Action::Read,
+        &crate::rbac::Resource::AuditLog.any(),
+    )?;
+    let (rows, count) = state.store.list_audit_logs(filter).await?;
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .map(|r| r.user_id)
+        .chain(
+            rows.iter()
+                .filter(|r| r.resource_type == ResourceType::User)
+                .map(|r| r.resource_id),
+        )
+        .filter(|id| !id.is_nil())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let users = if ids.is_empty() {
+        Vec::new()
+    } else {
+        state.store.users_by_ids_including_deleted(&ids).await?
+    };
+    Ok(Page { rows, count, users })
+}
