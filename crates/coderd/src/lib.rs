@@ -22,6 +22,7 @@ pub mod middleware;
 pub mod provisioning;
 pub mod rbac;
 pub mod replicas;
+pub mod retention;
 pub mod scim;
 pub mod server;
 pub mod state;

@@ -94,6 +94,7 @@ impl Server {
         ));
         tasks.push(entitlements.spawn_refresher(state.store.clone(), rx.clone()));
         tasks.push(crate::dormancy::spawn(&state, rx.clone()));
+        tasks.push(crate::retention::spawn(&state, rx.clone()));
         tasks.push(replicas.spawn(rx.clone()));
         // More than one live replica without high_availability is an
         // entitlements error: feed the live count into the entitlements.
