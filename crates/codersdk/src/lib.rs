@@ -6,8 +6,8 @@
 //! scripts written against Coder's API reference work unchanged.
 
 pub mod apikeys;
-pub mod audit;
 pub mod appearance;
+pub mod audit;
 pub mod buildinfo;
 pub mod client;
 pub mod entitlements;
@@ -26,8 +26,8 @@ pub mod users;
 pub mod workspaces;
 
 pub use apikeys::*;
-pub use audit::*;
 pub use appearance::*;
+pub use audit::*;
 pub use buildinfo::*;
 pub use client::{read_error_parts, Client, ClientError};
 pub use entitlements::*;

@@ -7,7 +7,8 @@ use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
 use crate::types::*;
 
-pub(crate) const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
+pub(crate) const USER_COLS: &str =
+    "id, email, username, name, hashed_password, created_at, updated_at, \
      last_seen_at, status, rbac_roles, login_type, avatar_url, deleted";
 
 /// Flat row of the session lookup join (key + user + one membership).
@@ -805,14 +806,15 @@ impl Store {
 
     /// A password login's writes in one transaction: a `dormant` user
     /// becomes `active` (the row `activated` builds is written then), the
-    /// user's `last_seen_at` is set, the session key is stored and `audit`
-    /// (the `login` row) is written.
+    /// user's `last_seen_at` is set, the session key is stored and the
+    /// row `audit` builds (the `login` row, built after `activated` ran) is
+    /// written.
     pub async fn login_audited(
         &self,
         key: &ApiKey,
         last_seen_at: DateTime<Utc>,
         activated: AuditHook<'_, User>,
-        audit: Option<&crate::AuditLog>,
+        audit: &(dyn Fn() -> Option<crate::AuditLog> + Send + Sync),
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -847,7 +849,7 @@ impl Store {
             &key.token_name,
             &key.scope
         )?;
-        crate::audit::maybe_insert(&mut c, audit).await?;
+        crate::audit::maybe_insert(&mut c, audit().as_ref()).await?;
         tx.commit().await
     }
 

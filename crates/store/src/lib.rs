@@ -35,8 +35,8 @@ pub mod workspaces;
 pub use audit::{AuditAction, AuditLog, AuditLogFilter, ResourceType};
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
-pub use identity::AuditHook;
 pub use groups::{Group, GroupMember, GroupUpdate};
+pub use identity::AuditHook;
 pub use licenses::{License, NewLicense, StoredAppearance};
 pub use provisioning::{
     CancelRefusal, File, JobHeartbeat, JobRefusal, NewJobLog, ProvisionerDaemon, ProvisionerJob,

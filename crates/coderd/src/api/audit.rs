@@ -127,8 +127,9 @@ struct Parsed {
 }
 
 async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed> {
-    let invalid =
-        |v: Vec<ValidationError>| ApiError::bad_request("Invalid audit search query.").validations(v);
+    let invalid = |v: Vec<ValidationError>| {
+        ApiError::bad_request("Invalid audit search query.").validations(v)
+    };
     let q = q.to_lowercase();
     let mut values: Vec<(String, String)> = Vec::new();
     let mut words: Vec<String> = Vec::new();
@@ -186,12 +187,17 @@ async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed
     let uuid_of = |key: &str, v: &str, errs: &mut Vec<ValidationError>| match Uuid::parse_str(v) {
         Ok(id) => Some(id),
         Err(_) => {
-            errs.push(entry(key, format!("Query param {key:?} must be a valid uuid")));
+            errs.push(entry(
+                key,
+                format!("Query param {key:?} must be a valid uuid"),
+            ));
             None
         }
     };
-    let date_of = |key: &str, v: &str, errs: &mut Vec<ValidationError>| {
-        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+    let date_of =
+        |key: &str, v: &str, errs: &mut Vec<ValidationError>| match NaiveDate::parse_from_str(
+            v, "%Y-%m-%d",
+        ) {
             Ok(d) if v.len() == 10 => Some(d),
             _ => {
                 errs.push(entry(
@@ -203,8 +209,7 @@ async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed
                 ));
                 None
             }
-        }
-    };
+        };
     if let Some(v) = one("resource_type") {
         match ResourceType::parse(&v) {
             Some(r) => f.resource_type = Some(r),
@@ -241,9 +246,12 @@ async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed
     if let Some(v) = one("date_to") {
         if let Some(d) = date_of("date_to", &v, &mut errs) {
             // Upstream adds 23:59:59: the whole day is included.
-            f.date_to = Some(Utc.from_utc_datetime(
-                &d.and_hms_micro_opt(23, 59, 59, 999_999).expect("end of day"),
-            ));
+            f.date_to = Some(
+                Utc.from_utc_datetime(
+                    &d.and_hms_micro_opt(23, 59, 59, 999_999)
+                        .expect("end of day"),
+                ),
+            );
         }
     }
     if let Some(v) = one("build_reason") {

@@ -7,8 +7,8 @@
 //! `/api/v2/openapi.json`, and the `openapi` integration test fails.
 
 pub mod apikeys;
-pub mod audit;
 pub mod appearance;
+pub mod audit;
 pub mod buildinfo;
 pub mod entitlements;
 pub mod files;

@@ -464,7 +464,10 @@ pub async fn post_user(
     else {
         return Err(ApiError::internal("create_user: not an API user"));
     };
-    Ok((StatusCode::CREATED, Json(to_sdk(&user, vec![organization_id]))))
+    Ok((
+        StatusCode::CREATED,
+        Json(to_sdk(&user, vec![organization_id])),
+    ))
 }
 
 /// `GET /users/{user}`.

@@ -25,9 +25,7 @@ use crate::state::AppState;
 
 /// Whether audit rows are written: the `audit_log` feature is enabled.
 pub fn enabled(state: &AppState) -> bool {
-    state
-        .entitlements
-        .enabled(codersdk::FeatureName::AuditLog)
+    state.entitlements.enabled(codersdk::FeatureName::AuditLog)
 }
 
 /// How a field of an audited resource is treated (upstream's
@@ -59,7 +57,11 @@ impl Auditable for store::User {
             ("id", Field::Track, json!(self.id.to_string())),
             ("email", Field::Track, json!(self.email)),
             ("username", Field::Track, json!(self.username)),
-            ("hashed_password", Field::Secret, json!(self.hashed_password)),
+            (
+                "hashed_password",
+                Field::Secret,
+                json!(self.hashed_password),
+            ),
             ("status", Field::Track, json!(self.status.as_str())),
             ("rbac_roles", Field::Track, json!(self.rbac_roles.0)),
             ("login_type", Field::Track, json!(self.login_type)),

@@ -310,10 +310,11 @@ pub async fn set_roles(
     let mut wanted: Vec<String> = Vec::new();
     for r in roles {
         if !rbac::SITE_ROLES.contains(&r.as_str()) {
-            return Err(
-                DomainError::refused(Refusal::Invalid, format!("Invalid role name {r:?}."))
-                    .detail(format!("Site roles are: {}.", rbac::SITE_ROLES.join(", "))),
-            );
+            return Err(DomainError::refused(
+                Refusal::Invalid,
+                format!("Invalid role name {r:?}."),
+            )
+            .detail(format!("Site roles are: {}.", rbac::SITE_ROLES.join(", "))));
         }
         if r != rbac::MEMBER && !wanted.contains(r) {
             wanted.push(r.clone());
@@ -376,7 +377,8 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> DomainResult<LoggedIn> {
-    let incorrect = || DomainError::refused(Refusal::Unauthenticated, "Incorrect email or password.");
+    let incorrect =
+        || DomainError::refused(Refusal::Unauthenticated, "Incorrect email or password.");
     let user = match state.store.get_user_by_email(email).await {
         Ok(u) => u,
         Err(StoreError::NotFound) => return Err(incorrect()),
@@ -389,7 +391,12 @@ pub async fn login(
     };
     let refuse = |err: DomainError| async {
         if let DomainError::Refused { kind, .. } = &err {
-            let row = audit::row(state, &actor, ctx, login_entry(Uuid::nil(), kind.status_code()));
+            let row = audit::row(
+                state,
+                &actor,
+                ctx,
+                login_entry(Uuid::nil(), kind.status_code()),
+            );
             if let Some(row) = row {
                 state.store.insert_audit_log(&row).await?;
                 audit::emit(&row);
@@ -448,13 +455,22 @@ pub async fn login(
     let activated = |old: &store::User, new: &store::User| {
         written.keep(dormancy_row(state, ctx, &dormancy, old, new))
     };
-    let row = audit::row(state, &actor, ctx, login_entry(user.id, 201));
+    // The login row comes after the reactivation: strictly later, so the
+    // newest-first order shows them as they happened.
+    let login_row = || {
+        let mut row = audit::row(state, &actor, ctx, login_entry(user.id, 201))?;
+        if let Some(last) = written.0.lock().expect("audit rows lock").last() {
+            if row.time <= last.time {
+                row.time = last.time + chrono::Duration::microseconds(1);
+            }
+        }
+        written.keep(Some(row))
+    };
     state
         .store
-        .login_audited(&key, state.clock.now(), &activated, row.as_ref())
+        .login_audited(&key, state.clock.now(), &activated, &login_row)
         .await?;
     written.emit();
-    audit::emit_opt(row.as_ref());
     Ok(LoggedIn {
         token: t.token(),
         lifetime,

@@ -123,15 +123,16 @@ pub fn render(page: &Page) -> AuditLogResponse {
             };
             let diff: BTreeMap<String, AuditDiffField> =
                 serde_json::from_str(&r.diff).unwrap_or_default();
-            let additional_fields = serde_json::from_str(&r.additional_fields).unwrap_or_else(|err| {
-                tracing::warn!(%err, id = %r.id, "audit: additional_fields is not JSON");
-                serde_json::json!({
-                    "workspace_name": "unknown",
-                    "build_number": "unknown",
-                    "build_reason": "unknown",
-                    "workspace_owner": "unknown",
-                })
-            });
+            let additional_fields =
+                serde_json::from_str(&r.additional_fields).unwrap_or_else(|err| {
+                    tracing::warn!(%err, id = %r.id, "audit: additional_fields is not JSON");
+                    serde_json::json!({
+                        "workspace_name": "unknown",
+                        "build_number": "unknown",
+                        "build_reason": "unknown",
+                        "workspace_owner": "unknown",
+                    })
+                });
             codersdk::AuditLog {
                 id: r.id,
                 request_id: r.request_id,
