@@ -48,8 +48,9 @@ pub async fn run_once(state: &AppState) -> u64 {
     }
 }
 
-/// Runs [`run_once`] at start and every [`PURGE_INTERVAL`] until
-/// `shutdown`; does nothing with retention 0.
+/// Runs [`run_once`] every [`PURGE_INTERVAL`] (the first pass one
+/// interval after start, like the dormancy job) until `shutdown`; does
+/// nothing with retention 0.
 pub fn spawn(state: &AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
@@ -57,11 +58,11 @@ pub fn spawn(state: &AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandl
             return;
         }
         loop {
-            run_once(&state).await;
             tokio::select! {
                 _ = tokio::time::sleep(PURGE_INTERVAL) => {}
                 _ = shutdown.wait_for(|v| *v) => return,
             }
+            run_once(&state).await;
         }
     })
 }
