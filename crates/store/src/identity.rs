@@ -909,3 +909,32 @@ impl Store {
         crate::provisioning::all_by_ids(&mut c.conn(), &sql, ids).await
     }
 }
+
+impl Store {
+    /// [`Store::activate_dormant_user`] that also writes the row `audit`
+    /// builds (before, after) in the same transaction. Returns whether the
+    /// user was dormant (no row otherwise).
+    pub async fn activate_dormant_user_audited(
+        &self,
+        id: Uuid,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = match lock_user(&mut c, id).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if old.status != UserStatus::Dormant {
+            return Ok(false);
+        }
+        let sql = format!(
+            "UPDATE users SET status = 'active', updated_at = $2 WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let new = q_one!(&mut c, User, &sql, id, crate::now())?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

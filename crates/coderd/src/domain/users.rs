@@ -570,3 +570,28 @@ pub async fn mark_inactive_users_dormant(
     written.emit();
     Ok(users)
 }
+
+/// Upstream's `ActivateDormantUser` on an authenticated request: a
+/// `dormant` user becomes `active`, with a `user` `write` row by the
+/// `dormancy` subsystem (status 200, the `status` change, the user's own
+/// id as `user_id`). Returns whether the user was dormant; a user
+/// suspended or deleted meanwhile is left alone (no row).
+pub async fn activate_dormant(
+    state: &AppState,
+    ctx: &AuditContext,
+    user_id: Uuid,
+) -> DomainResult<bool> {
+    let dormancy = Actor::System {
+        subsystem: Subsystem::Dormancy,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(dormancy_row(state, ctx, &dormancy, old, new))
+    };
+    let changed = state
+        .store
+        .activate_dormant_user_audited(user_id, &hook)
+        .await?;
+    written.emit();
+    Ok(changed)
+}

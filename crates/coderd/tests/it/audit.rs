@@ -373,13 +373,31 @@ both_licensed!(
         clock.advance(chrono::Duration::days(91));
         let state = &t.server.as_ref().unwrap().state;
         assert_eq!(coderd::dormancy::run_once(state).await.len(), 2);
-        for (name, id) in [("bob", bob), ("admin", owner.user_id)] {
+        // The owner's next request makes the owner active again: the
+        // dormancy subsystem's row, with that request's id.
+        let (status, _, me_id) = send(&t, Method::GET, "/api/v2/users/me", Some(&tok), None).await;
+        assert_eq!(status, 200);
+        let got = rows(&audit(&t, &tok, "username:admin action:write", "").await, 2);
+        assert_eq!(
+            fixed(&got[0], Some("admin")),
+            json!({
+                "request_id": me_id, "ip": "127.0.0.1", "user_agent": UA,
+                "resource_type": "user", "resource_id": owner.user_id, "resource_target": "admin",
+                "resource_icon": "", "action": "write",
+                "diff": {"status": change(json!("dormant"), json!("active"))},
+                "status_code": 200, "additional_fields": dormancy,
+                "description": "{user} updated user {target}",
+                "resource_link": "/users?filter=admin", "is_deleted": false,
+                "organization_id": Uuid::nil(),
+            })
+        );
+        for (name, id, i) in [("bob", bob, 0), ("admin", owner.user_id, 1)] {
             let got = rows(
                 &audit(&t, &tok, &format!("username:{name} action:write"), "").await,
-                if name == "bob" { 2 } else { 1 },
+                2,
             );
             assert_eq!(
-                fixed(&got[0], Some(name)),
+                fixed(&got[i], Some(name)),
                 json!({
                     "request_id": Uuid::nil(), "ip": "", "user_agent": "",
                     "resource_type": "user", "resource_id": id, "resource_target": name,
@@ -392,7 +410,7 @@ both_licensed!(
                 })
             );
         }
-        rows(&audit(&t, &tok, "", "").await, 5);
+        rows(&audit(&t, &tok, "", "").await, 6);
     }
 );
 
@@ -696,5 +714,51 @@ both!(
             .await
             .unwrap();
         assert_eq!(n, 2);
+    }
+);
+
+both_licensed!(
+    concurrent_writers_match_rows_one_to_one,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        let tok = owner.token().to_owned();
+        // 20 creates at once, half of them on a taken username (refused):
+        // exactly one row per user created, none for the refusals.
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (url, tok) = (t.url.clone(), tok.clone());
+            tasks.push(tokio::spawn(async move {
+                let name = format!("u{}", i / 2);
+                let res = reqwest::Client::new()
+                    .post(format!("{url}/api/v2/users"))
+                    .header("Coder-Session-Token", tok)
+                    .json(&json!({"email": format!("{name}-{i}@example.com"), "username": name, "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }));
+        }
+        let mut created = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                201 => created += 1,
+                409 => {}
+                other => panic!("unexpected status {other}"),
+            }
+        }
+        assert_eq!(created, 10);
+        let got = rows(&audit(&t, &tok, "action:create", "").await, 10);
+        let mut targets: Vec<String> = got
+            .iter()
+            .map(|r| r["resource_target"].as_str().unwrap().to_owned())
+            .collect();
+        targets.sort();
+        let mut want: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+        want.sort();
+        assert_eq!(targets, want);
+        let users = owner.client.users("").await.unwrap();
+        assert_eq!(users.count, 11);
     }
 );
