@@ -318,15 +318,19 @@ impl Store {
     /// Replaces a provisioned user's SCIM data and the Coder fields derived
     /// from it (PUT/PATCH), if its row is still at `expected_updated_at`
     /// (else `Conflict(STALE)`). `NotFound` when unknown or deprovisioned.
+    /// `audit` builds the row of the change from the Coder user before and
+    /// after; it is written in the same transaction.
     pub async fn scim_update_user(
         &self,
         id: Uuid,
         expected_updated_at: DateTime<Utc>,
         w: &ScimUserWrite,
+        audit: crate::AuditHook<'_, User>,
     ) -> StoreResult<ScimUser> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         let now = crate::now();
+        let old = crate::identity::lock_user(&mut c, id).await?;
         let n = q_exec!(
             &mut c,
             "UPDATE scim_users SET user_name = $2, external_id = $3, attributes = $4, updated_at = $5 \
@@ -364,6 +368,8 @@ impl Store {
                 now
             )?,
         };
+        let new = crate::identity::lock_user(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         let user = get_user(&mut c, id).await?;
         tx.commit().await?;
         Ok(user)
@@ -371,10 +377,17 @@ impl Store {
 
     /// Deprovisions a user (SCIM DELETE): the row is marked and the Coder
     /// user suspended. `NotFound` when unknown or already deprovisioned.
-    pub async fn scim_deprovision_user(&self, id: Uuid) -> StoreResult<()> {
+    /// `audit` builds the row of the change (Coder user before, after),
+    /// written in the same transaction.
+    pub async fn scim_deprovision_user(
+        &self,
+        id: Uuid,
+        audit: crate::AuditHook<'_, User>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         let now = crate::now();
+        let old = crate::identity::lock_user(&mut c, id).await?;
         let n = q_exec!(
             &mut c,
             "UPDATE scim_users SET deprovisioned = TRUE, updated_at = $2 \
@@ -391,6 +404,8 @@ impl Store {
             id,
             now
         )?;
+        let new = crate::identity::lock_user(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await
     }
 

@@ -595,3 +595,57 @@ pub async fn activate_dormant(
     written.emit();
     Ok(changed)
 }
+
+/// SCIM PUT/PATCH of a user (RFC 7644 §3.5): replaces the SCIM data and
+/// the Coder fields derived from it if the row is still at
+/// `expected_updated_at` (else `Store(Conflict(STALE))`, retry), with a
+/// `user` `write` row by the `scim` subsystem (status 200, the diff of
+/// the tracked fields; written even when nothing tracked changed, as
+/// upstream audits every SCIM write).
+pub async fn scim_update(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: Uuid,
+    expected_updated_at: chrono::DateTime<chrono::Utc>,
+    write: &store::scim::ScimUserWrite,
+) -> DomainResult<store::scim::ScimUser> {
+    let actor = Actor::System {
+        subsystem: Subsystem::Scim,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            &actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 200),
+        ))
+    };
+    let user = state
+        .store
+        .scim_update_user(id, expected_updated_at, write, &hook)
+        .await?;
+    written.emit();
+    Ok(user)
+}
+
+/// SCIM DELETE of a user: deprovisioned and suspended (never deleted),
+/// with a `user` `write` row by the `scim` subsystem (status 204, the
+/// `status` change). `Store(NotFound)` when unknown or deprovisioned.
+pub async fn scim_deprovision(state: &AppState, ctx: &AuditContext, id: Uuid) -> DomainResult<()> {
+    let actor = Actor::System {
+        subsystem: Subsystem::Scim,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            &actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 204),
+        ))
+    };
+    state.store.scim_deprovision_user(id, &hook).await?;
+    written.emit();
+    Ok(())
+}

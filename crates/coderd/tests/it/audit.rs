@@ -475,6 +475,73 @@ both_licensed!(
         let (status, _, _) = post().await;
         assert_eq!(status, 409);
         rows(&audit(&t, &tok, "", "").await, 1);
+
+        // PATCH active false / true and DELETE: a `write` each by SCIM.
+        let call = |method: Method, body: Option<Value>| {
+            let (url, carol) = (t.url.clone(), carol.clone());
+            async move {
+                let mut req = reqwest::Client::new()
+                    .request(method, format!("{url}/scim/v2/Users/{carol}"))
+                    .header("Authorization", format!("Bearer {KEY}"))
+                    .header("Content-Type", "application/scim+json")
+                    .header("User-Agent", UA);
+                if let Some(b) = body {
+                    req = req.body(b.to_string());
+                }
+                let res = req.send().await.unwrap();
+                let id: Uuid = res.headers()["X-Coder-Request-Id"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (res.status().as_u16(), id)
+            }
+        };
+        let patch = |active: bool| {
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": active}],
+            })
+        };
+        let mut want = Vec::new();
+        for (method, body, code, old, new) in [
+            (
+                Method::PATCH,
+                Some(patch(false)),
+                200,
+                "dormant",
+                "suspended",
+            ),
+            (
+                Method::PATCH,
+                Some(patch(true)),
+                200,
+                "suspended",
+                "dormant",
+            ),
+            (Method::DELETE, None, 204, "dormant", "suspended"),
+        ] {
+            let (status, req) = call(method, body).await;
+            assert_eq!(status, code);
+            want.push(json!({
+                "request_id": req, "ip": "127.0.0.1", "user_agent": UA,
+                "resource_type": "user", "resource_id": carol, "resource_target": "carol",
+                "resource_icon": "", "action": "write",
+                "diff": {"status": change(json!(old), json!(new))},
+                "status_code": code,
+                "additional_fields": {"automatic_actor": "coder", "automatic_subsystem": "scim"},
+                "description": "{user} updated user {target}",
+                "resource_link": "/users?filter=carol", "is_deleted": false,
+                "organization_id": Uuid::nil(),
+            }));
+        }
+        // A DELETE of a deprovisioned user is refused (404): no row.
+        assert_eq!(call(Method::DELETE, None).await.0, 404);
+        let got = rows(&audit(&t, &tok, "action:write", "").await, 3);
+        want.reverse();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(&fixed(g, None), w);
+        }
     }
 );
 
