@@ -938,3 +938,32 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// Replaces a user's password hash and ends their other login sessions
+    /// (every non-token key but `keep`), with the row `audit` builds
+    /// (before, after), in one transaction.
+    pub async fn update_user_password_audited(
+        &self,
+        id: Uuid,
+        hashed_password: &str,
+        keep: &str,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_user(&mut c, id).await?;
+        let sql = format!(
+            "UPDATE users SET hashed_password = $2, updated_at = $3 WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let new = q_one!(&mut c, User, &sql, id, hashed_password, crate::now())?;
+        q_exec!(
+            &mut c,
+            "DELETE FROM api_keys WHERE user_id = $1 AND id <> $2 AND login_type <> 'token'",
+            id,
+            keep
+        )?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await
+    }
+}

@@ -583,6 +583,7 @@ pub async fn put_user_roles(
 pub async fn put_user_password(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(user): Path<String>,
     Json(req): Json<UpdateUserPasswordRequest>,
 ) -> ApiResult<StatusCode> {
@@ -597,28 +598,16 @@ pub async fn put_user_password(
         .required("password", &req.password)
         .finish()?;
     validate::password("password", &req.password)?;
-    let is_self = u.id == auth.user.id;
-    if is_self && !u.hashed_password.is_empty() {
-        let hashed = u.hashed_password.clone();
-        let old = req.old_password.clone();
-        let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &old))
-            .await
-            .map_err(ApiError::internal)?;
-        if !ok {
-            return Err(
-                ApiError::bad_request("Old password is incorrect.").validations(vec![
-                    codersdk::ValidationError {
-                        field: "old_password".into(),
-                        detail: "Old password is incorrect.".into(),
-                    },
-                ]),
-            );
-        }
-    }
-    let hashed = hash_password(&state, &req.password).await?;
-    state.store.update_user_password(u.id, &hashed).await?;
-    let keep = if is_self { auth.key.id.as_str() } else { "" };
-    state.store.delete_user_api_keys_except(u.id, keep).await?;
+    domain::users::set_password(
+        &state,
+        &auth.actor(),
+        &ctx,
+        &u,
+        &auth.key.id,
+        &req.old_password,
+        &req.password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

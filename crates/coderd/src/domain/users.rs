@@ -649,3 +649,63 @@ pub async fn scim_deprovision(state: &AppState, ctx: &AuditContext, id: Uuid) ->
     written.emit();
     Ok(())
 }
+
+/// Sets `target`'s password (upstream's `putUserPassword`), ending their
+/// other login sessions (the caller's own session is kept when it changes
+/// its own password), with a `user` `write` row (status 204; the diff is
+/// `hashed_password` as `secret: true` only). Refusals: 403; 400 `Users
+/// without password login type cannot change their password.`; 400 `Old
+/// password is incorrect.` (own password, when one is set).
+pub async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    target: &store::User,
+    keep_key: &str,
+    old_password: &str,
+    password: &str,
+) -> DomainResult<()> {
+    actor.require(Action::Update, &Resource::UserData.owned_by(target.id))?;
+    if target.login_type != "password" {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "Users without password login type cannot change their password.",
+        ));
+    }
+    let is_self = target.id == actor.user_id();
+    if is_self && !target.hashed_password.is_empty() {
+        let hashed = target.hashed_password.clone();
+        let old = old_password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &old))
+            .await
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        if !ok {
+            return Err(DomainError::Refused {
+                kind: Refusal::Invalid,
+                message: "Old password is incorrect.".into(),
+                detail: String::new(),
+                validations: vec![codersdk::ValidationError {
+                    field: "old_password".into(),
+                    detail: "Old password is incorrect.".into(),
+                }],
+            });
+        }
+    }
+    let hashed = hash_password(state, password).await?;
+    let keep = if is_self { keep_key } else { "" };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 204),
+        ))
+    };
+    state
+        .store
+        .update_user_password_audited(target.id, &hashed, keep, &hook)
+        .await?;
+    written.emit();
+    Ok(())
+}

@@ -829,3 +829,52 @@ both_licensed!(
         assert_eq!(users.count, 11);
     }
 );
+
+both_licensed!(
+    password_change_shows_only_that_it_changed,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        let (alice_client, alice) = t.member(&owner.client, "alice").await;
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        let tok = owner.token().to_owned();
+        // Refused (wrong old password): no row.
+        let r = t
+            .raw(
+                Method::PUT,
+                "/api/v2/users/me/password",
+                alice_client.token(),
+                Some(r#"{"old_password":"wrong-password","password":"AnotherSecurePassword!"}"#),
+            )
+            .await;
+        r.expect(400);
+        rows(&audit(&t, &tok, "", "").await, 0);
+        let (status, _, req) = send(
+            &t,
+            Method::PUT,
+            "/api/v2/users/alice/password",
+            Some(&tok),
+            Some(json!({"password": "AnotherSecurePassword!"})),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let got = rows(&audit(&t, &tok, "", "").await, 1);
+        assert_eq!(
+            fixed(&got[0], Some("admin")),
+            json!({
+                "request_id": req, "ip": "127.0.0.1", "user_agent": UA,
+                "resource_type": "user", "resource_id": alice, "resource_target": "alice",
+                "resource_icon": "", "action": "write",
+                "diff": {"hashed_password": {"old": "", "new": "", "secret": true}},
+                "status_code": 204, "additional_fields": {},
+                "description": "{user} updated user {target}",
+                "resource_link": "/users?filter=alice", "is_deleted": false,
+                "organization_id": Uuid::nil(),
+            })
+        );
+        // The other sessions ended with the change.
+        let r = t
+            .raw(Method::GET, "/api/v2/users/me", alice_client.token(), None)
+            .await;
+        r.expect(401);
+    }
+);
