@@ -27,13 +27,19 @@ use crate::rbac::Subject;
 pub enum Actor {
     /// A signed-in user and their RBAC subject.
     User {
+        /// The user's id (the audit row's `user_id`).
         id: Uuid,
+        /// The user's name, for logs.
         username: String,
+        /// What the user may do.
         subject: Subject,
     },
     /// The server itself, on behalf of a named subsystem (`scim`,
     /// `dormancy`): upstream's "automatic actor" (coder-now 1.10).
-    System { subsystem: Subsystem },
+    System {
+        /// Which subsystem acts.
+        subsystem: Subsystem,
+    },
 }
 
 /// A subsystem acting as [`Actor::System`]; its name is the audit row's
@@ -120,10 +126,15 @@ impl AuditContext {
 /// (400, 401, 403, 404, 409).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// Bad input or a rule refusing it (400).
     Invalid,
+    /// Wrong or missing credentials (401).
     Unauthenticated,
+    /// The actor may not do this (403).
     Forbidden,
+    /// The thing acted on does not exist (404).
     NotFound,
+    /// It exists already, or clashes with another (409).
     Conflict,
 }
 
@@ -148,9 +159,13 @@ pub enum DomainError {
     /// are upstream's texts.
     #[error("{message}")]
     Refused {
+        /// Which kind of refusal (picks the status).
         kind: Refusal,
+        /// Upstream's message.
         message: String,
+        /// Upstream's detail, `""` for none.
         detail: String,
+        /// Per-field entries, empty for none.
         validations: Vec<ValidationError>,
     },
     /// A storage failure nobody mapped (a 500).

@@ -108,10 +108,12 @@ pub enum CreateUser {
 /// What [`create_user`] did.
 #[derive(Clone, Debug)]
 pub enum CreatedUser {
+    /// A user made through the Coder API, and the organization it joined.
     Api {
         user: store::User,
         organization_id: Uuid,
     },
+    /// A SCIM user (created, or provisioned again).
     Scim {
         user: store::scim::ScimUser,
         /// False when an existing user was provisioned again.
@@ -360,7 +362,9 @@ pub async fn set_roles(
 /// A successful password login: the session token and its lifetime.
 #[derive(Clone, Debug)]
 pub struct LoggedIn {
+    /// The whole session token (`<id>-<secret>`).
     pub token: String,
+    /// How long the session lasts (`--session-duration`).
     pub lifetime: Duration,
 }
 
