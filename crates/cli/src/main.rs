@@ -6,6 +6,7 @@
 //! `Subcommand`) type that has `async fn run(self, globals: &Globals) ->
 //! anyhow::Result<()>`, and add one line to the `commands!` list below.
 
+mod audit;
 mod buildlogs;
 mod config;
 mod errors;
@@ -58,6 +59,8 @@ commands! {
     Users(users::UsersCmd),
     /// Manage groups.
     Groups(groups::GroupsCmd),
+    /// Read the audit log (owners and auditors).
+    Audit(audit::AuditCmd),
     /// Add, list or delete Enterprise licenses.
     Licenses(licenses::LicensesCmd),
     /// List the Enterprise features and what the licenses grant.

@@ -137,14 +137,30 @@ impl Auth {
     pub fn user_id(&self) -> uuid::Uuid {
         self.user.id
     }
+
+    /// The caller as a domain-layer actor.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::user(&self.user, self.subject.clone())
+    }
 }
 
 /// How often `last_used` / `last_seen_at` are written (upstream: hourly).
 const TOUCH_INTERVAL_SECS: i64 = 3600;
 
 /// Authenticates a token string; shared by the extractor and websocket
-/// upgrades.
+/// upgrades. A dormant user's reactivation is audited without a request
+/// context; the extractor passes its own ([`authenticate_in`]).
 pub async fn authenticate(state: &AppState, token: Option<String>) -> Result<Auth, ApiError> {
+    authenticate_in(state, token, &crate::domain::AuditContext::background()).await
+}
+
+/// [`authenticate`] for a request whose [`crate::domain::AuditContext`] is
+/// known (the reactivation of a dormant user is audited with it).
+pub async fn authenticate_in(
+    state: &AppState,
+    token: Option<String>,
+    ctx: &crate::domain::AuditContext,
+) -> Result<Auth, ApiError> {
     let token = token.ok_or_else(|| {
         ApiError::unauthorized(format!(
             "Cookie {SESSION_TOKEN_COOKIE:?} or query parameter must be provided."
@@ -178,9 +194,7 @@ pub async fn authenticate(state: &AppState, token: Option<String>) -> Result<Aut
         // Upstream's ActivateDormantUser: the request proceeds and the user
         // is active from now on. The update only changes a dormant user;
         // if it changed nothing (suspended or deleted meanwhile), re-read.
-        if state
-            .store
-            .activate_dormant_user(found.user.id)
+        if crate::domain::users::activate_dormant(state, ctx, found.user.id)
             .await
             .map_err(ApiError::internal)?
         {
@@ -260,7 +274,10 @@ impl FromRequestParts<AppState> for Auth {
         if let Some(auth) = parts.extensions.get::<Auth>() {
             return Ok(auth.clone());
         }
-        let auth = authenticate(state, token_from_parts(parts)).await?;
+        let ctx = crate::domain::AuditContext::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let auth = authenticate_in(state, token_from_parts(parts), &ctx).await?;
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }

@@ -107,6 +107,12 @@ pub struct Config {
     #[arg(long, env = "CODER_PROVISIONER_JOB_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub provisioner_job_timeout: Duration,
 
+    /// How long audit log rows are kept, e.g. `90d` (upstream's
+    /// `--audit-logs-retention`, YAML `retention.audit_logs`); `0` keeps
+    /// them forever. Older rows are purged every 10 minutes.
+    #[arg(long, env = "CODER_AUDIT_LOGS_RETENTION", default_value = "0", value_parser = parse_duration)]
+    pub audit_logs_retention: Duration,
+
     /// Largest file `POST /files` accepts, in bytes (not a flag; upstream's
     /// 100 MiB; tests lower it).
     #[arg(skip = crate::api::files::DEFAULT_MAX_FILE_SIZE)]
@@ -151,6 +157,7 @@ pub const NON_SECRET_ENV: &[&str] = &[
     "CODER_LICENSE_PUBLIC_KEYS",
     "CODER_PROVISIONER_DAEMONS",
     "CODER_PROVISIONER_JOB_TIMEOUT",
+    "CODER_AUDIT_LOGS_RETENTION",
 ];
 
 /// clap's value parser for secret flags: the text as a [`SecretString`]
@@ -174,6 +181,7 @@ impl Default for Config {
             provisioner_daemons: 3,
             provisioner_daemon_psk: None,
             provisioner_job_timeout: Duration::from_secs(60),
+            audit_logs_retention: Duration::ZERO,
             max_file_size: crate::api::files::DEFAULT_MAX_FILE_SIZE,
             derp_server_relay_url: None,
             replica_update_interval: Duration::from_secs(5),
@@ -206,8 +214,9 @@ impl Config {
     }
 }
 
-/// Parses durations like Go's flags: `90s`, `15m`, `24h`, `1h30m`, `500ms`
-/// (the `humantime` crate), or a bare number of seconds.
+/// Parses durations like Go's flags: `90s`, `15m`, `24h`, `1h30m`, `500ms`,
+/// and upstream's `d`/`w` (the `humantime` crate), or a bare number of
+/// seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {

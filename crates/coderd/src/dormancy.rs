@@ -24,21 +24,18 @@ pub const ACCOUNT_DORMANCY_PERIOD: Duration = Duration::from_secs(90 * 24 * 3600
 
 /// One pass: every active, non-deleted user whose `last_seen_at` is more
 /// than 90 days before the clock's now becomes `dormant`. Returns their
-/// ids (none on a database error, which is logged).
+/// ids (none on a database error, which is logged). Each change is
+/// audited by the `dormancy` subsystem ([`crate::domain::users`]).
 pub async fn run_once(state: &AppState) -> Vec<Uuid> {
     let now = state.clock.now();
     let period = chrono::Duration::from_std(ACCOUNT_DORMANCY_PERIOD)
         .expect("90 days fits a chrono Duration");
-    match state
-        .store
-        .mark_inactive_users_dormant(now - period, now)
-        .await
-    {
-        Ok(ids) => {
-            for id in &ids {
-                tracing::info!(user = %id, "dormancy: user marked dormant after 90 days unseen");
+    match crate::domain::users::mark_inactive_users_dormant(state, now - period, now).await {
+        Ok(users) => {
+            for u in &users {
+                tracing::info!(user = %u.id, "dormancy: user marked dormant after 90 days unseen");
             }
-            ids
+            users.into_iter().map(|u| u.id).collect()
         }
         Err(err) => {
             tracing::error!(%err, "dormancy: mark inactive users dormant");

@@ -108,6 +108,31 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::domain::DomainError> for ApiError {
+    /// A refusal keeps its message, detail and validations with the
+    /// refusal's status; storage errors map as [`From<StoreError>`];
+    /// anything else is a 500.
+    fn from(err: crate::domain::DomainError) -> Self {
+        use crate::domain::DomainError;
+        match err {
+            DomainError::Refused {
+                kind,
+                message,
+                detail,
+                validations,
+            } => {
+                let status = StatusCode::from_u16(kind.status_code())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut e = ApiError::new(status, message).validations(validations);
+                e.body.detail = detail;
+                e
+            }
+            DomainError::Store(e) => e.into(),
+            DomainError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, crate::extract::Json(self.body)).into_response()

@@ -257,3 +257,36 @@ pub fn parse_uuid(raw: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(raw)
         .map_err(|e| ApiError::bad_request(format!("Invalid UUID {raw:?}.")).detail(e.to_string()))
 }
+
+impl<S: Send + Sync> FromRequestParts<S> for crate::domain::AuditContext {
+    type Rejection = std::convert::Infallible;
+
+    /// The audit context of a request: its [`crate::middleware::RequestId`]
+    /// (nil outside the middleware), the TCP peer's address from
+    /// `ConnectInfo` (set per connection by the server's accept loop;
+    /// `X-Forwarded-For` is not trusted, as upstream without
+    /// `--proxy-trusted-headers`) and the `User-Agent` header.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .extensions
+            .get::<crate::middleware::RequestId>()
+            .map(|r| r.0)
+            .unwrap_or_default();
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(crate::domain::AuditContext {
+            request_id,
+            ip,
+            user_agent,
+        })
+    }
+}

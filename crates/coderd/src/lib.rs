@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod domain;
 pub mod dormancy;
 pub mod entitlements;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod middleware;
 pub mod provisioning;
 pub mod rbac;
 pub mod replicas;
+pub mod retention;
 pub mod scim;
 pub mod server;
 pub mod state;
@@ -28,6 +30,7 @@ pub mod template_access;
 #[cfg(feature = "testutil")]
 pub mod testutil;
 pub mod userpassword;
+pub mod view;
 
 pub use config::Config;
 pub use server::{run, Server};

@@ -94,6 +94,7 @@ impl Server {
         ));
         tasks.push(entitlements.spawn_refresher(state.store.clone(), rx.clone()));
         tasks.push(crate::dormancy::spawn(&state, rx.clone()));
+        tasks.push(crate::retention::spawn(&state, rx.clone()));
         tasks.push(replicas.spawn(rx.clone()));
         // More than one live replica without high_availability is an
         // entitlements error: feed the live count into the entitlements.
@@ -210,7 +211,7 @@ async fn serve_http(
         while conns.try_join_next().is_some() {}
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: back off, go on.
                     tracing::warn!(%err, "accept failed");
@@ -220,8 +221,13 @@ async fn serve_http(
             },
             _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address for handlers (the audit log's `ip`).
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let service = hyper_util::service::TowerToHyperService::new(app);
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout)

@@ -196,6 +196,33 @@ impl Client {
         self.get(&path).await
     }
 
+    /// `GET /api/v2/audit?q=...&limit=...&offset=...` (owner, auditor).
+    pub async fn audit_logs(
+        &self,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<AuditLogResponse, ClientError> {
+        let mut url = reqwest::Url::parse("http://x/api/v2/audit").expect("static url");
+        {
+            let mut pairs = url.query_pairs_mut();
+            if !q.is_empty() {
+                pairs.append_pair("q", q);
+            }
+            if limit > 0 {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+            if offset > 0 {
+                pairs.append_pair("offset", &offset.to_string());
+            }
+        }
+        let path = match url.query() {
+            Some(query) if !query.is_empty() => format!("{}?{}", url.path(), query),
+            _ => url.path().to_owned(),
+        };
+        self.get(&path).await
+    }
+
     /// `POST /api/v2/users`.
     pub async fn create_user(&self, req: &CreateUserRequest) -> Result<User, ClientError> {
         self.json(Method::POST, "/api/v2/users", Some(req)).await

@@ -7,6 +7,7 @@
 
 pub mod apikeys;
 pub mod appearance;
+pub mod audit;
 pub mod buildinfo;
 pub mod client;
 pub mod entitlements;
@@ -26,6 +27,7 @@ pub mod workspaces;
 
 pub use apikeys::*;
 pub use appearance::*;
+pub use audit::*;
 pub use buildinfo::*;
 pub use client::{read_error_parts, Client, ClientError};
 pub use entitlements::*;

@@ -7,7 +7,8 @@ use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
 use crate::types::*;
 
-const USER_COLS: &str = "id, email, username, name, hashed_password, created_at, updated_at, \
+pub(crate) const USER_COLS: &str =
+    "id, email, username, name, hashed_password, created_at, updated_at, \
      last_seen_at, status, rbac_roles, login_type, avatar_url, deleted";
 
 /// Flat row of the session lookup join (key + user + one membership).
@@ -715,5 +716,254 @@ impl Store {
             crate::now()
         )?;
         Ok(())
+    }
+}
+
+/// Builds the audit row of a change from the row before and after it, in
+/// the change's transaction; `None` writes no row (the audit log is not
+/// licensed). Used by the `*_audited` methods.
+pub type AuditHook<'a, T> = &'a (dyn Fn(&T, &T) -> Option<crate::AuditLog> + Send + Sync);
+
+/// A non-deleted user by id, locked for update on PostgreSQL (SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers).
+pub(crate) async fn lock_user(c: &mut Conn<'_>, id: Uuid) -> StoreResult<User> {
+    let lock = if matches!(c, Conn::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND deleted = FALSE{lock}");
+    Ok(q_one!(c, User, &sql, id)?)
+}
+
+impl Store {
+    /// [`Store::insert_user`] that also writes `audit` (if any) in the same
+    /// transaction.
+    pub async fn insert_user_audited(
+        &self,
+        user: &User,
+        organization_id: Uuid,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        insert_user(&mut c, user).await?;
+        insert_member(
+            &mut c,
+            &OrganizationMember {
+                user_id: user.id,
+                organization_id,
+                created_at: user.created_at,
+                updated_at: user.created_at,
+                roles: StringList::default(),
+            },
+        )
+        .await?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
+        tx.commit().await
+    }
+
+    /// Sets a user's status and writes the row `audit` builds from the user
+    /// before and after, in one transaction; returns the updated user.
+    pub async fn update_user_status_audited(
+        &self,
+        id: Uuid,
+        status: UserStatus,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_user(&mut c, id).await?;
+        let sql = format!(
+            "UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING {USER_COLS}"
+        );
+        let new = q_one!(&mut c, User, &sql, id, status.as_str(), crate::now())?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Replaces a user's site roles and writes the row `audit` builds, in
+    /// one transaction; returns the updated user.
+    pub async fn update_user_roles_audited(
+        &self,
+        id: Uuid,
+        roles: &[String],
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_user(&mut c, id).await?;
+        let sql = format!(
+            "UPDATE users SET rbac_roles = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING {USER_COLS}"
+        );
+        let roles = StringList(roles.to_vec()).to_json();
+        let new = q_one!(&mut c, User, &sql, id, roles, crate::now())?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// A password login's writes in one transaction: a `dormant` user
+    /// becomes `active` (the row `activated` builds is written then), the
+    /// user's `last_seen_at` is set, the session key is stored and the
+    /// row `audit` builds (the `login` row, built after `activated` ran) is
+    /// written.
+    pub async fn login_audited(
+        &self,
+        key: &ApiKey,
+        last_seen_at: DateTime<Utc>,
+        activated: AuditHook<'_, User>,
+        audit: &(dyn Fn() -> Option<crate::AuditLog> + Send + Sync),
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_user(&mut c, key.user_id).await?;
+        if old.status == UserStatus::Dormant {
+            let sql = format!(
+                "UPDATE users SET status = 'active', updated_at = $2 WHERE id = $1 RETURNING {USER_COLS}"
+            );
+            let new = q_one!(&mut c, User, &sql, old.id, crate::now())?;
+            crate::audit::maybe_insert(&mut c, activated(&old, &new).as_ref()).await?;
+        }
+        q_exec!(
+            &mut c,
+            "UPDATE users SET last_seen_at = $2 WHERE id = $1",
+            key.user_id,
+            last_seen_at
+        )?;
+        q_exec!(
+            &mut c,
+            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
+             updated_at, login_type, lifetime_seconds, token_name, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &key.id,
+            &key.hashed_secret,
+            key.user_id,
+            key.last_used,
+            key.expires_at,
+            key.created_at,
+            key.updated_at,
+            &key.login_type,
+            key.lifetime_seconds,
+            &key.token_name,
+            &key.scope
+        )?;
+        crate::audit::maybe_insert(&mut c, audit().as_ref()).await?;
+        tx.commit().await
+    }
+
+    /// Deletes a key of `user_id` and writes `audit` in one transaction
+    /// (a logout); `NotFound` (and no row) when there is no such key.
+    pub async fn delete_api_key_audited(
+        &self,
+        user_id: Uuid,
+        id: &str,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let n = q_exec!(
+            &mut c,
+            "DELETE FROM api_keys WHERE id = $1 AND user_id = $2",
+            id,
+            user_id
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        crate::audit::maybe_insert(&mut c, audit).await?;
+        tx.commit().await
+    }
+
+    /// [`Store::mark_inactive_users_dormant`] that also writes, in the same
+    /// transaction, the row `audit` builds for each changed user (before,
+    /// after). Returns the changed users.
+    pub async fn mark_inactive_users_dormant_audited(
+        &self,
+        last_seen_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<Vec<User>> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let sql = format!(
+            "UPDATE users SET status = 'dormant', updated_at = $2 \
+             WHERE status = 'active' AND deleted = FALSE AND last_seen_at < $1 RETURNING {USER_COLS}"
+        );
+        let changed = q_all!(&mut c, User, &sql, last_seen_before, now)?;
+        for new in &changed {
+            let mut old = new.clone();
+            old.status = UserStatus::Active;
+            crate::audit::maybe_insert(&mut c, audit(&old, new).as_ref()).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Users by id, deleted ones included (one query per chunk of ids):
+    /// the audit log's actors and `is_deleted` look-ups.
+    pub async fn users_by_ids_including_deleted(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        let mut c = self.acquire().await?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id IN ({{ids}})");
+        crate::provisioning::all_by_ids(&mut c.conn(), &sql, ids).await
+    }
+}
+
+impl Store {
+    /// [`Store::activate_dormant_user`] that also writes the row `audit`
+    /// builds (before, after) in the same transaction. Returns whether the
+    /// user was dormant (no row otherwise).
+    pub async fn activate_dormant_user_audited(
+        &self,
+        id: Uuid,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = match lock_user(&mut c, id).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if old.status != UserStatus::Dormant {
+            return Ok(false);
+        }
+        let sql = format!(
+            "UPDATE users SET status = 'active', updated_at = $2 WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let new = q_one!(&mut c, User, &sql, id, crate::now())?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// Replaces a user's password hash and ends their other login sessions
+    /// (every non-token key but `keep`), with the row `audit` builds
+    /// (before, after), in one transaction.
+    pub async fn update_user_password_audited(
+        &self,
+        id: Uuid,
+        hashed_password: &str,
+        keep: &str,
+        audit: AuditHook<'_, User>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_user(&mut c, id).await?;
+        let sql = format!(
+            "UPDATE users SET hashed_password = $2, updated_at = $3 WHERE id = $1 RETURNING {USER_COLS}"
+        );
+        let new = q_one!(&mut c, User, &sql, id, hashed_password, crate::now())?;
+        q_exec!(
+            &mut c,
+            "DELETE FROM api_keys WHERE user_id = $1 AND id <> $2 AND login_type <> 'token'",
+            id,
+            keep
+        )?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await
     }
 }

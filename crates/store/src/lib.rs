@@ -16,6 +16,7 @@
 
 #[macro_use]
 pub mod db;
+pub mod audit;
 pub mod error;
 pub mod groups;
 pub mod identity;
@@ -31,9 +32,11 @@ pub mod templates;
 pub mod types;
 pub mod workspaces;
 
+pub use audit::{AuditAction, AuditLog, AuditLogFilter, ResourceType};
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
 pub use groups::{Group, GroupMember, GroupUpdate};
+pub use identity::AuditHook;
 pub use licenses::{License, NewLicense, StoredAppearance};
 pub use provisioning::{
     CancelRefusal, File, JobHeartbeat, JobRefusal, NewJobLog, ProvisionerDaemon, ProvisionerJob,

@@ -33,6 +33,11 @@ pub const STALE: &str = "stale";
 /// The `Conflict` name for provisioning a user who exists and is active.
 pub const USER_EXISTS: &str = "scim_user_exists";
 
+/// Builds the audit row of a SCIM provisioning from the Coder user before
+/// (`None` when the user is created) and after; `None` writes no row.
+pub type ProvisionAudit<'a> =
+    &'a (dyn Fn(Option<&User>, &User) -> Option<crate::AuditLog> + Send + Sync);
+
 /// A SCIM user: its `scim_users` row joined with the Coder user.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct ScimUser {
@@ -110,7 +115,7 @@ fn status_sql(param: usize) -> String {
 
 /// The status of a user SCIM creates: upstream's insert default, `dormant`,
 /// unless `active` is false.
-fn new_user_status(active: bool) -> UserStatus {
+pub fn new_user_status(active: bool) -> UserStatus {
     if active {
         UserStatus::Dormant
     } else {
@@ -199,11 +204,18 @@ impl Store {
     /// member of `organization_id`) is created with the first free name of
     /// `usernames`. Returns the user and whether it was newly created.
     /// Unique violations (email taken by another user) are `Conflict`.
+    ///
+    /// `new_user` is the row to insert when no user exists (its username is
+    /// replaced by the first free one of `usernames`).
+    /// `audit` builds the change's audit row from the Coder user before
+    /// (`None`: created) and after; it is written in the same transaction.
     pub async fn scim_provision_user(
         &self,
         organization_id: Uuid,
         usernames: &[String],
         w: &ScimUserWrite,
+        new_user: &User,
+        audit: ProvisionAudit<'_>,
     ) -> StoreResult<(ScimUser, bool)> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -248,11 +260,18 @@ impl Store {
                 if status != UserStatus::Suspended.as_str() && deprov != Some(true) {
                     return Err(StoreError::Conflict(USER_EXISTS.into()));
                 }
+                let old = crate::identity::lock_user(&mut c, id).await?;
                 let sql = format!(
                     "UPDATE users SET email = $2, name = $3, status = {}, updated_at = $5 WHERE id = $1",
                     status_sql(4)
                 );
                 q_exec!(&mut c, &sql, id, &w.email, &w.name, active, now)?;
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = $1",
+                    crate::identity::USER_COLS
+                );
+                let new = q_one!(&mut c, User, &sql, id)?;
+                crate::audit::maybe_insert(&mut c, audit(Some(&old), &new).as_ref()).await?;
                 (id, false)
             }
             None => {
@@ -265,20 +284,14 @@ impl Store {
                 )
                 .await?
                 .ok_or_else(|| StoreError::Conflict("users_username_idx".into()))?;
+                // The row the domain layer built (one builder for REST and
+                // SCIM); only the free username is picked here.
                 let user = User {
-                    id: Uuid::new_v4(),
-                    email: w.email.clone(),
                     username,
-                    name: w.name.clone(),
-                    hashed_password: String::new(),
                     created_at: now,
                     updated_at: now,
                     last_seen_at: now,
-                    status: new_user_status(active),
-                    rbac_roles: StringList::default(),
-                    login_type: "oidc".into(),
-                    avatar_url: String::new(),
-                    deleted: false,
+                    ..new_user.clone()
                 };
                 insert_user(&mut c, &user).await?;
                 insert_member(
@@ -292,6 +305,7 @@ impl Store {
                     },
                 )
                 .await?;
+                crate::audit::maybe_insert(&mut c, audit(None, &user).as_ref()).await?;
                 (user.id, true)
             }
         };
@@ -304,15 +318,19 @@ impl Store {
     /// Replaces a provisioned user's SCIM data and the Coder fields derived
     /// from it (PUT/PATCH), if its row is still at `expected_updated_at`
     /// (else `Conflict(STALE)`). `NotFound` when unknown or deprovisioned.
+    /// `audit` builds the row of the change from the Coder user before and
+    /// after; it is written in the same transaction.
     pub async fn scim_update_user(
         &self,
         id: Uuid,
         expected_updated_at: DateTime<Utc>,
         w: &ScimUserWrite,
+        audit: crate::AuditHook<'_, User>,
     ) -> StoreResult<ScimUser> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         let now = crate::now();
+        let old = crate::identity::lock_user(&mut c, id).await?;
         let n = q_exec!(
             &mut c,
             "UPDATE scim_users SET user_name = $2, external_id = $3, attributes = $4, updated_at = $5 \
@@ -350,6 +368,8 @@ impl Store {
                 now
             )?,
         };
+        let new = crate::identity::lock_user(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         let user = get_user(&mut c, id).await?;
         tx.commit().await?;
         Ok(user)
@@ -357,10 +377,17 @@ impl Store {
 
     /// Deprovisions a user (SCIM DELETE): the row is marked and the Coder
     /// user suspended. `NotFound` when unknown or already deprovisioned.
-    pub async fn scim_deprovision_user(&self, id: Uuid) -> StoreResult<()> {
+    /// `audit` builds the row of the change (Coder user before, after),
+    /// written in the same transaction.
+    pub async fn scim_deprovision_user(
+        &self,
+        id: Uuid,
+        audit: crate::AuditHook<'_, User>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         let now = crate::now();
+        let old = crate::identity::lock_user(&mut c, id).await?;
         let n = q_exec!(
             &mut c,
             "UPDATE scim_users SET deprovisioned = TRUE, updated_at = $2 \
@@ -377,6 +404,8 @@ impl Store {
             id,
             now
         )?;
+        let new = crate::identity::lock_user(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await
     }
 

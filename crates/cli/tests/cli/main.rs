@@ -18,6 +18,7 @@ use sqlx::Connection;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+mod audit;
 mod ha;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coderd");

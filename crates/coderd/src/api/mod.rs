@@ -8,6 +8,7 @@
 
 pub mod apikeys;
 pub mod appearance;
+pub mod audit;
 pub mod buildinfo;
 pub mod entitlements;
 pub mod files;
@@ -297,6 +298,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get_auth_methods))
         .routes(routes!(users::post_login))
         .routes(routes!(users::post_logout))
+        .routes(routes!(audit::get_audit_logs))
         .routes(routes!(users::get_users, users::post_user))
         .routes(routes!(users::get_user))
         .routes(routes!(users::put_user_suspend))

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::validate::{self, Validator};
 use crate::auth::{Auth, NewToken};
+use crate::domain::{self, AuditContext};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::rbac::{self, Action, Resource};
@@ -184,12 +185,12 @@ pub async fn post_first_user(
         created_at: now,
         updated_at: now,
     };
-    let user = new_user(
+    let user = domain::users::new_user_row(
         &req.email,
         &req.username,
         &req.name,
         hash_password(&state, &req.password).await?,
-        LoginType::Password,
+        LoginType::Password.as_str(),
         vec![rbac::OWNER.to_owned()],
         store::UserStatus::Active,
     );
@@ -225,33 +226,6 @@ pub async fn hash_password(state: &AppState, password: &str) -> ApiResult<String
     tokio::task::spawn_blocking(move || crate::userpassword::hash(&password, iterations))
         .await
         .map_err(ApiError::internal)
-}
-
-fn new_user(
-    email: &str,
-    username: &str,
-    name: &str,
-    hashed_password: String,
-    login_type: LoginType,
-    roles: Vec<String>,
-    status: store::UserStatus,
-) -> store::User {
-    let now = store::now();
-    store::User {
-        id: Uuid::new_v4(),
-        email: email.to_owned(),
-        username: username.to_owned(),
-        name: name.to_owned(),
-        hashed_password,
-        created_at: now,
-        updated_at: now,
-        last_seen_at: now,
-        status,
-        rbac_roles: store::StringList(roles),
-        login_type: login_type.as_str().to_owned(),
-        avatar_url: String::new(),
-        deleted: false,
-    }
 }
 
 /// Mints and stores a key; returns the whole token.
@@ -307,6 +281,7 @@ fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
         (status = 403, body = Message)))]
 pub async fn post_login(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Json(req): Json<LoginWithPasswordRequest>,
 ) -> ApiResult<Response> {
     Validator::new()
@@ -314,53 +289,15 @@ pub async fn post_login(
         .email("email", &req.email)
         .required("password", &req.password)
         .finish()?;
-    let incorrect = || ApiError::new(StatusCode::UNAUTHORIZED, "Incorrect email or password.");
-    let user = match state.store.get_user_by_email(&req.email).await {
-        Ok(u) => u,
-        Err(store::StoreError::NotFound) => return Err(incorrect()),
-        Err(e) => return Err(e.into()),
-    };
-    let hashed = user.hashed_password.clone();
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &password))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(incorrect());
-    }
-    if user.login_type != "password" {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Incorrect login type, attempting to use \"password\" but user is of login type {:?}",
-                user.login_type
-            ),
-        ));
-    }
-    if user.status == store::UserStatus::Suspended {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Your account is suspended. Contact an admin to reactivate your account.",
-        ));
-    }
-    // Upstream: a dormant user may sign in and is active from then on.
-    if user.status == store::UserStatus::Dormant {
-        state.store.activate_dormant_user(user.id).await?;
-    }
-    state
-        .store
-        .update_user_last_seen(user.id, state.clock.now())
-        .await?;
-    let lifetime = state.config.session_duration;
-    let token = create_key(&state, user.id, "password", lifetime, "").await?;
+    let done = domain::users::login(&state, &ctx, &req.email, &req.password).await?;
     Ok((
         StatusCode::CREATED,
         [(
             header::SET_COOKIE,
-            session_cookie(&token, Some(lifetime.as_secs() as i64)),
+            session_cookie(&done.token, Some(done.lifetime.as_secs() as i64)),
         )],
         Json(LoginWithPasswordResponse {
-            session_token: token,
+            session_token: done.token,
         }),
     )
         .into_response())
@@ -370,11 +307,12 @@ pub async fn post_login(
 /// cookie; 200 `Logged out!`.
 #[utoipa::path(post, path = "/api/v2/users/logout", tag = "Users",
     responses((status = 200, body = Message), (status = 401, body = Message)))]
-pub async fn post_logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    match state.store.delete_api_key(auth.user.id, &auth.key.id).await {
-        Ok(()) | Err(store::StoreError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
+pub async fn post_logout(
+    State(state): State<AppState>,
+    auth: Auth,
+    ctx: AuditContext,
+) -> ApiResult<Response> {
+    domain::users::logout(&state, &auth.actor(), &ctx, &auth.key.id).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie("", Some(0)))],
         Json(Message::message("Logged out!")),
@@ -462,6 +400,7 @@ pub async fn get_users(
 pub async fn post_user(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Json(req): Json<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     auth.require(Action::Create, &Resource::User.any())?;
@@ -498,37 +437,37 @@ pub async fn post_user(
     if login_type == LoginType::Password {
         validate::password("password", &req.password)?;
     }
-    let org = match req.organization_id {
-        Some(id) => match state.store.get_organization_by_id(id).await {
-            Ok(o) => o,
-            Err(store::StoreError::NotFound) => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("Organization does not exist with the provided id {id:?}."),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        },
-        None => state.store.get_default_organization().await?,
-    };
-    let user = new_user(
-        &req.email,
-        &req.username,
-        &req.name,
-        hash_password(&state, &req.password).await?,
-        login_type,
-        Vec::new(),
+    let input = domain::users::NewUser {
+        email: req.email,
+        username: req.username,
+        name: req.name,
+        password: req.password,
+        login_type: login_type.as_str().to_owned(),
         // Upstream's insert default: "created but never signed in".
-        req.user_status
+        status: req
+            .user_status
             .map(store_status)
             .unwrap_or(store::UserStatus::Dormant),
-    );
-    state
-        .store
-        .insert_user(&user, org.id)
-        .await
-        .map_err(user_conflict)?;
-    Ok((StatusCode::CREATED, Json(to_sdk(&user, vec![org.id]))))
+        organization_id: req.organization_id,
+    };
+    let created = domain::users::create_user(
+        &state,
+        &auth.actor(),
+        &ctx,
+        domain::users::CreateUser::Api(input),
+    )
+    .await?;
+    let domain::users::CreatedUser::Api {
+        user,
+        organization_id,
+    } = created
+    else {
+        return Err(ApiError::internal("create_user: not an API user"));
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(to_sdk(&user, vec![organization_id])),
+    ))
 }
 
 /// `GET /users/{user}`.
@@ -549,29 +488,13 @@ pub async fn get_user(
 async fn set_status(
     state: &AppState,
     auth: &Auth,
+    ctx: &AuditContext,
     raw: &str,
     status: UserStatus,
 ) -> ApiResult<Json<User>> {
     let u = resolve_user(state, auth, raw).await?;
-    auth.require(Action::Update, &Resource::User.any())?;
-    if status == UserStatus::Suspended && u.id == auth.user.id {
-        return Err(ApiError::bad_request("You cannot suspend yourself."));
-    }
-    if status == UserStatus::Suspended && u.rbac_roles.0.iter().any(|r| r == rbac::OWNER) {
-        // Upstream: an owner is never suspended (it could lock everyone
-        // out); the role has to be removed first.
-        return Err(ApiError::bad_request(format!(
-            "You cannot suspend a user with the {:?} role. You must remove the role first.",
-            rbac::OWNER
-        )));
-    }
-    if u.rbac_roles.0.iter().any(|r| r == rbac::OWNER) && !auth.subject.has_site_role(rbac::OWNER) {
-        return Err(ApiError::forbidden());
-    }
-    let updated = state
-        .store
-        .update_user_status(u.id, store_status(status))
-        .await?;
+    let updated =
+        domain::users::set_status(state, &auth.actor(), ctx, &u, store_status(status)).await?;
     Ok(Json(user_with_orgs(state, &updated).await?))
 }
 
@@ -584,9 +507,10 @@ async fn set_status(
 pub async fn put_user_suspend(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
-    set_status(&state, &auth, &user, UserStatus::Suspended).await
+    set_status(&state, &auth, &ctx, &user, UserStatus::Suspended).await
 }
 
 /// `PUT /users/{user}/status/activate` (owner, user-admin).
@@ -596,9 +520,10 @@ pub async fn put_user_suspend(
 pub async fn put_user_activate(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
-    set_status(&state, &auth, &user, UserStatus::Active).await
+    set_status(&state, &auth, &ctx, &user, UserStatus::Active).await
 }
 
 /// `GET /users/{user}/roles`: site roles (with `member`) and organization
@@ -637,43 +562,12 @@ pub async fn get_user_roles(
 pub async fn put_user_roles(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(user): Path<String>,
     Json(req): Json<UpdateRoles>,
 ) -> ApiResult<Json<User>> {
     let u = resolve_user(&state, &auth, &user).await?;
-    auth.require(Action::Update, &Resource::RoleAssignment.any())?;
-    if u.id == auth.user.id {
-        return Err(ApiError::bad_request("You cannot change your own roles."));
-    }
-    let mut wanted: Vec<String> = Vec::new();
-    for r in &req.roles {
-        if !rbac::SITE_ROLES.contains(&r.as_str()) {
-            return Err(ApiError::bad_request(format!("Invalid role name {r:?}."))
-                .detail(format!("Site roles are: {}.", rbac::SITE_ROLES.join(", "))));
-        }
-        if r != rbac::MEMBER && !wanted.contains(r) {
-            wanted.push(r.clone());
-        }
-    }
-    let current: Vec<String> = u
-        .rbac_roles
-        .0
-        .iter()
-        .filter(|r| *r != rbac::MEMBER)
-        .cloned()
-        .collect();
-    for changed in wanted
-        .iter()
-        .filter(|r| !current.contains(r))
-        .chain(current.iter().filter(|r| !wanted.contains(r)))
-    {
-        if !auth.subject.can_assign_site_role(changed) {
-            return Err(ApiError::forbidden().detail(format!(
-                "You are not allowed to assign or remove the role {changed:?}."
-            )));
-        }
-    }
-    let updated = state.store.update_user_roles(u.id, &wanted).await?;
+    let updated = domain::users::set_roles(&state, &auth.actor(), &ctx, &u, &req.roles).await?;
     Ok(Json(user_with_orgs(&state, &updated).await?))
 }
 
@@ -689,6 +583,7 @@ pub async fn put_user_roles(
 pub async fn put_user_password(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(user): Path<String>,
     Json(req): Json<UpdateUserPasswordRequest>,
 ) -> ApiResult<StatusCode> {
@@ -703,28 +598,16 @@ pub async fn put_user_password(
         .required("password", &req.password)
         .finish()?;
     validate::password("password", &req.password)?;
-    let is_self = u.id == auth.user.id;
-    if is_self && !u.hashed_password.is_empty() {
-        let hashed = u.hashed_password.clone();
-        let old = req.old_password.clone();
-        let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &old))
-            .await
-            .map_err(ApiError::internal)?;
-        if !ok {
-            return Err(
-                ApiError::bad_request("Old password is incorrect.").validations(vec![
-                    codersdk::ValidationError {
-                        field: "old_password".into(),
-                        detail: "Old password is incorrect.".into(),
-                    },
-                ]),
-            );
-        }
-    }
-    let hashed = hash_password(&state, &req.password).await?;
-    state.store.update_user_password(u.id, &hashed).await?;
-    let keep = if is_self { auth.key.id.as_str() } else { "" };
-    state.store.delete_user_api_keys_except(u.id, keep).await?;
+    domain::users::set_password(
+        &state,
+        &auth.actor(),
+        &ctx,
+        &u,
+        &auth.key.id,
+        &req.old_password,
+        &req.password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -120,6 +120,31 @@ impl From<StoreError> for ScimError {
     }
 }
 
+impl From<crate::domain::DomainError> for ScimError {
+    /// A refusal keeps its status, with RFC 7644's keyword for 400
+    /// (`invalidValue`) and 409 (`uniqueness`) and the message as detail;
+    /// storage errors map as [`From<StoreError>`].
+    fn from(e: crate::domain::DomainError) -> Self {
+        use crate::domain::{DomainError, Refusal};
+        match e {
+            DomainError::Refused { kind, message, .. } => {
+                let status = StatusCode::from_u16(kind.status_code())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let keyword = match kind {
+                    Refusal::Invalid => "invalidValue",
+                    Refusal::Conflict => "uniqueness",
+                    Refusal::NotFound => "notFound",
+                    Refusal::Unauthenticated => "invalidAuthorization",
+                    Refusal::Forbidden => "forbidden",
+                };
+                Self::new(status, keyword, message)
+            }
+            DomainError::Store(e) => e.into(),
+            DomainError::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
 fn conflict_detail(what: &str) -> String {
     if what.contains("email") {
         "the email address is already used by another user".into()

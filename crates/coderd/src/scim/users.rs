@@ -34,6 +34,7 @@ use super::{
     resource_response, stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
 };
 use crate::api::validate::{is_valid_email, is_valid_username};
+use crate::domain::DomainError;
 use crate::state::AppState;
 
 /// The Coder name's maximum length (upstream's `user_real_name` rule).
@@ -391,6 +392,7 @@ fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
 pub async fn post_user(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: crate::domain::AuditContext,
     RawQuery(q): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ScimResult<Response> {
@@ -398,18 +400,23 @@ pub async fn post_user(
     let u: ScimUser = typed(body)?;
     let active = u.active;
     let w = to_write(u, active)?;
-    let org = default_org(&state).await?;
-    // A concurrent provisioning (PostgreSQL) may take the derived username
-    // between the check and the insert: retry with fresh candidates.
-    let mut attempt = 0;
-    let (row, created) = loop {
-        let candidates = username_candidates(&w.user_name, &w.email);
-        match state.store.scim_provision_user(org, &candidates, &w).await {
-            Err(StoreError::Conflict(c)) if c.contains("username") && attempt < 3 => {
-                attempt += 1;
-            }
-            other => break other?,
-        }
+    default_org(&state).await?;
+    let usernames = username_candidates(&w.user_name, &w.email);
+    let actor = crate::domain::Actor::System {
+        subsystem: crate::domain::Subsystem::Scim,
+    };
+    let created = crate::domain::users::create_user(
+        &state,
+        &actor,
+        &ctx,
+        crate::domain::users::CreateUser::Scim {
+            write: w,
+            usernames,
+        },
+    )
+    .await?;
+    let crate::domain::users::CreatedUser::Scim { user: row, created } = created else {
+        return Err(ScimError::internal("create_user: not a SCIM user"));
     };
     tracing::info!(user = %row.user_id, username = %row.username, created, "scim: user provisioned");
     let v = render_with_groups(&state, &row).await?;
@@ -419,7 +426,13 @@ pub async fn post_user(
 /// Runs a read-modify-write until it lands (a concurrent write in between
 /// makes the store answer `Conflict(STALE)`, and the change is redone on
 /// the fresh resource).
-async fn modify<F>(state: &AppState, id: uuid::Uuid, headers: &HeaderMap, f: F) -> ScimResult<Value>
+async fn modify<F>(
+    state: &AppState,
+    ctx: &crate::domain::AuditContext,
+    id: uuid::Uuid,
+    headers: &HeaderMap,
+    f: F,
+) -> ScimResult<Value>
 where
     F: Fn(&Value) -> ScimResult<ScimUserWrite>,
 {
@@ -429,16 +442,18 @@ where
         let (row, current) = load(state, id).await?;
         check_if_match(headers, &current)?;
         let w = f(&current)?;
-        match state.store.scim_update_user(id, row.updated_at, &w).await {
+        match crate::domain::users::scim_update(state, ctx, id, row.updated_at, &w).await {
             Ok(row) => return render_with_groups(state, &row).await,
-            Err(StoreError::Conflict(c))
+            Err(DomainError::Store(StoreError::Conflict(c)))
                 if c == store::scim::STALE && std::time::Instant::now() < deadline =>
             {
                 attempt += 1;
                 super::retry_pause(attempt).await;
             }
-            Err(StoreError::Conflict(c)) if c == store::scim::STALE => break,
-            Err(StoreError::NotFound) => return Err(ScimError::not_found("User", &id.to_string())),
+            Err(DomainError::Store(StoreError::Conflict(c))) if c == store::scim::STALE => break,
+            Err(DomainError::Store(StoreError::NotFound)) => {
+                return Err(ScimError::not_found("User", &id.to_string()))
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -462,6 +477,7 @@ where
 pub async fn put_user(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: crate::domain::AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -471,7 +487,7 @@ pub async fn put_user(
     let id = parse_id("User", &id)?;
     let u: ScimUser = typed(body)?;
     let active = u.active;
-    let v = modify(&state, id, &headers, |_| to_write(u.clone(), active)).await?;
+    let v = modify(&state, &ctx, id, &headers, |_| to_write(u.clone(), active)).await?;
     Ok(respond(StatusCode::OK, v, &attrs))
 }
 
@@ -518,6 +534,7 @@ pub fn patch_ops(body: Value) -> ScimResult<Vec<ScimPatchOperation>> {
 pub async fn patch_user(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: crate::domain::AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -528,7 +545,7 @@ pub async fn patch_user(
     let ops = patch_ops(body)?;
     super::patch::check_ops(&ops)?;
     let schema = discovery::user();
-    let v = modify(&state, id, &headers, |current| {
+    let v = modify(&state, &ctx, id, &headers, |current| {
         let before: ScimUser = typed(current.clone())?;
         let mut doc = current.clone();
         for op in &ops {
@@ -554,6 +571,7 @@ pub async fn patch_user(
 pub async fn delete_user(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: crate::domain::AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
@@ -562,12 +580,14 @@ pub async fn delete_user(
         let (_, current) = load(&state, id).await?;
         check_if_match(&headers, &current)?;
     }
-    match state.store.scim_deprovision_user(id).await {
+    match crate::domain::users::scim_deprovision(&state, &ctx, id).await {
         Ok(()) => {
             tracing::info!(user = %id, "scim: user deprovisioned (suspended)");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Err(StoreError::NotFound) => Err(ScimError::not_found("User", &id.to_string())),
+        Err(DomainError::Store(StoreError::NotFound)) => {
+            Err(ScimError::not_found("User", &id.to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -5,6 +5,7 @@
 pub mod common;
 
 mod appearance;
+mod audit;
 mod entitlements;
 mod errors;
 mod groups;

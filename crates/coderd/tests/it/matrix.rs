@@ -247,6 +247,7 @@ both!(route_permission_matrix, |t: TestServer| async move {
             [201, 201, 201],
         ),
         (Method::GET, "/api/v2/users".into(), None, [401, 200, 200]),
+        (Method::GET, "/api/v2/audit".into(), None, [401, 403, 200]),
         (
             Method::POST,
             "/api/v2/users".into(),

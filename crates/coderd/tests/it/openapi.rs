@@ -19,6 +19,7 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v2/users/first"),
     ("post", "/api/v2/users/login"),
     ("post", "/api/v2/users/logout"),
+    ("get", "/api/v2/audit"),
     ("get", "/api/v2/users"),
     ("post", "/api/v2/users"),
     ("get", "/api/v2/users/{user}"),

@@ -1,0 +1,715 @@
+//! User operations: create (REST and SCIM, one path), suspend/activate,
+//! site roles, password login and logout, and the dormancy job's pass.
+//! Each writes its audit row (coder-now 1.6, 1.12) in its transaction.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use store::{AuditAction, ResourceType, StoreError, UserStatus};
+use uuid::Uuid;
+
+use super::audit::{self, Entry};
+use super::{Actor, AuditContext, DomainError, DomainResult, Refusal, Subsystem};
+use crate::rbac::{self, Action, Resource};
+use crate::state::AppState;
+
+/// Collects the rows a store hook built, to log them once committed.
+#[derive(Default)]
+struct Written(Mutex<Vec<store::AuditLog>>);
+
+impl Written {
+    fn keep(&self, row: Option<store::AuditLog>) -> Option<store::AuditLog> {
+        if let Some(r) = &row {
+            self.0.lock().expect("audit rows lock").push(r.clone());
+        }
+        row
+    }
+
+    fn emit(self) {
+        for r in self.0.into_inner().expect("audit rows lock") {
+            audit::emit(&r);
+        }
+    }
+}
+
+/// The row of a new Coder user (every front end's users are built here):
+/// fresh id, timestamps now, not deleted, no avatar.
+pub fn new_user_row(
+    email: &str,
+    username: &str,
+    name: &str,
+    hashed_password: String,
+    login_type: &str,
+    roles: Vec<String>,
+    status: UserStatus,
+) -> store::User {
+    let now = store::now();
+    store::User {
+        id: Uuid::new_v4(),
+        email: email.to_owned(),
+        username: username.to_owned(),
+        name: name.to_owned(),
+        hashed_password,
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
+        status,
+        rbac_roles: store::StringList(roles),
+        login_type: login_type.to_owned(),
+        avatar_url: String::new(),
+        deleted: false,
+    }
+}
+
+/// Hashes a password off the async threads (PBKDF2 is slow on purpose);
+/// an empty password stays empty (no password login).
+pub async fn hash_password(state: &AppState, password: &str) -> DomainResult<String> {
+    if password.is_empty() {
+        return Ok(String::new());
+    }
+    let iterations = state.config.password_hash_iterations;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || crate::userpassword::hash(&password, iterations))
+        .await
+        .map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+/// A user created through the Coder API (already validated by the front
+/// end: email, username, name and password rules).
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    /// Plain text; empty for login types without a password.
+    pub password: String,
+    /// Stored login type name (`password`, `none`, `oidc`, `github`).
+    pub login_type: String,
+    pub status: UserStatus,
+    /// `None`: the default organization.
+    pub organization_id: Option<Uuid>,
+}
+
+/// What [`create_user`] creates.
+#[derive(Clone, Debug)]
+pub enum CreateUser {
+    /// `POST /api/v2/users`.
+    Api(NewUser),
+    /// SCIM `POST /Users`: the SCIM data and the usernames to try, in
+    /// order (the first free one is taken). An existing suspended or
+    /// deprovisioned user is provisioned again (see
+    /// [`store::Store::scim_provision_user`]).
+    Scim {
+        write: store::scim::ScimUserWrite,
+        usernames: Vec<String>,
+    },
+}
+
+/// What [`create_user`] did.
+#[derive(Clone, Debug)]
+pub enum CreatedUser {
+    /// A user made through the Coder API, and the organization it joined.
+    Api {
+        user: store::User,
+        organization_id: Uuid,
+    },
+    /// A SCIM user (created, or provisioned again).
+    Scim {
+        user: store::scim::ScimUser,
+        /// False when an existing user was provisioned again.
+        created: bool,
+    },
+}
+
+/// Creates a user (one path for REST and SCIM): checks the actor may
+/// create users, builds the row ([`new_user_row`]) and inserts it with
+/// its membership and, while the audit log is enabled, a `user` `create`
+/// row (status 201; a SCIM re-provisioning is a `write`). A refused create
+/// writes nothing. Refusals: 403; 404 `Organization does not exist with the
+/// provided id "<id>".`; 409 `User already exists.` (REST).
+pub async fn create_user(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    input: CreateUser,
+) -> DomainResult<CreatedUser> {
+    actor.require(Action::Create, &Resource::User.any())?;
+    match input {
+        CreateUser::Api(u) => {
+            let org = match u.organization_id {
+                Some(id) => match state.store.get_organization_by_id(id).await {
+                    Ok(o) => o,
+                    Err(StoreError::NotFound) => {
+                        return Err(DomainError::refused(
+                            Refusal::NotFound,
+                            format!("Organization does not exist with the provided id {id:?}."),
+                        ))
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                None => state.store.get_default_organization().await?,
+            };
+            let user = new_user_row(
+                &u.email,
+                &u.username,
+                &u.name,
+                hash_password(state, &u.password).await?,
+                &u.login_type,
+                Vec::new(),
+                u.status,
+            );
+            let row = audit::row(
+                state,
+                actor,
+                ctx,
+                audit::user_entry(AuditAction::Create, None, &user, 201),
+            );
+            match state
+                .store
+                .insert_user_audited(&user, org.id, row.as_ref())
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => {
+                    return Err(DomainError::refused(
+                        Refusal::Conflict,
+                        "User already exists.",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            audit::emit_opt(row.as_ref());
+            Ok(CreatedUser::Api {
+                user,
+                organization_id: org.id,
+            })
+        }
+        CreateUser::Scim { write, usernames } => {
+            let org = state.store.get_default_organization().await?;
+            let template = new_user_row(
+                &write.email,
+                "",
+                &write.name,
+                String::new(),
+                "oidc",
+                Vec::new(),
+                store::scim::new_user_status(write.active.unwrap_or(true)),
+            );
+            // A concurrent provisioning (PostgreSQL) may take the picked
+            // username between the check and the insert: try again.
+            let mut attempt = 0;
+            loop {
+                let written = Written::default();
+                let hook = |old: Option<&store::User>, new: &store::User| {
+                    let action = if old.is_some() {
+                        AuditAction::Write
+                    } else {
+                        AuditAction::Create
+                    };
+                    written.keep(audit::row(
+                        state,
+                        actor,
+                        ctx,
+                        audit::user_entry(action, old, new, 201),
+                    ))
+                };
+                match state
+                    .store
+                    .scim_provision_user(org.id, &usernames, &write, &template, &hook)
+                    .await
+                {
+                    Err(StoreError::Conflict(c)) if c.contains("username") && attempt < 3 => {
+                        attempt += 1;
+                    }
+                    Ok((user, created)) => {
+                        written.emit();
+                        return Ok(CreatedUser::Scim { user, created });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+/// Suspends or activates `target` (upstream's `putSuspendUserAccount` /
+/// `putActivateUserAccount`) with a `user` `write` row (status 200, the
+/// `status` change). Refusals: 403; 400 `You cannot suspend yourself.`;
+/// 400 for suspending an `owner`; 403 for changing an owner unless the
+/// actor is an owner.
+pub async fn set_status(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    target: &store::User,
+    status: UserStatus,
+) -> DomainResult<store::User> {
+    actor.require(Action::Update, &Resource::User.any())?;
+    let target_is_owner = target.rbac_roles.0.iter().any(|r| r == rbac::OWNER);
+    if status == UserStatus::Suspended && target.id == actor.user_id() {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "You cannot suspend yourself.",
+        ));
+    }
+    if status == UserStatus::Suspended && target_is_owner {
+        // Upstream: an owner is never suspended (it could lock everyone
+        // out); the role has to be removed first.
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            format!(
+                "You cannot suspend a user with the {:?} role. You must remove the role first.",
+                rbac::OWNER
+            ),
+        ));
+    }
+    if target_is_owner && !has_site_role(actor, rbac::OWNER) {
+        return Err(DomainError::forbidden());
+    }
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 200),
+        ))
+    };
+    let updated = state
+        .store
+        .update_user_status_audited(target.id, status, &hook)
+        .await?;
+    written.emit();
+    Ok(updated)
+}
+
+fn has_site_role(actor: &Actor, role: &str) -> bool {
+    match actor {
+        Actor::User { subject, .. } => subject.has_site_role(role),
+        Actor::System { .. } => true,
+    }
+}
+
+/// Replaces `target`'s site roles (upstream's `putUserRoles`) with a
+/// `user` `write` row (status 200, the `rbac_roles` change). `member` is
+/// implicit and dropped; duplicates are dropped. Refusals: 403; 400 `You
+/// cannot change your own roles.`; 400 `Invalid role name "<r>".`; 403 for
+/// a role the actor may not assign or remove.
+pub async fn set_roles(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    target: &store::User,
+    roles: &[String],
+) -> DomainResult<store::User> {
+    actor.require(Action::Update, &Resource::RoleAssignment.any())?;
+    if target.id == actor.user_id() {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "You cannot change your own roles.",
+        ));
+    }
+    let mut wanted: Vec<String> = Vec::new();
+    for r in roles {
+        if !rbac::SITE_ROLES.contains(&r.as_str()) {
+            return Err(DomainError::refused(
+                Refusal::Invalid,
+                format!("Invalid role name {r:?}."),
+            )
+            .detail(format!("Site roles are: {}.", rbac::SITE_ROLES.join(", "))));
+        }
+        if r != rbac::MEMBER && !wanted.contains(r) {
+            wanted.push(r.clone());
+        }
+    }
+    let current: Vec<String> = target
+        .rbac_roles
+        .0
+        .iter()
+        .filter(|r| *r != rbac::MEMBER)
+        .cloned()
+        .collect();
+    if let Actor::User { subject, .. } = actor {
+        for changed in wanted
+            .iter()
+            .filter(|r| !current.contains(r))
+            .chain(current.iter().filter(|r| !wanted.contains(r)))
+        {
+            if !subject.can_assign_site_role(changed) {
+                return Err(DomainError::forbidden().detail(format!(
+                    "You are not allowed to assign or remove the role {changed:?}."
+                )));
+            }
+        }
+    }
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 200),
+        ))
+    };
+    let updated = state
+        .store
+        .update_user_roles_audited(target.id, &wanted, &hook)
+        .await?;
+    written.emit();
+    Ok(updated)
+}
+
+/// A successful password login: the session token and its lifetime.
+#[derive(Clone, Debug)]
+pub struct LoggedIn {
+    /// The whole session token (`<id>-<secret>`).
+    pub token: String,
+    /// How long the session lasts (`--session-duration`).
+    pub lifetime: Duration,
+}
+
+/// Password login (upstream's `postLogin`, coder-now 1.12). On success the
+/// session key is stored with an `api_key` `login` row (status 201,
+/// resource id the user's id, empty target, empty diff); a `dormant` user
+/// becomes `active` with a `user` `write` row carrying the `dormancy`
+/// automatic-actor fields. Refusals of a known user are audited with their
+/// status (401 `Incorrect email or password.`, 403 wrong login type, 401
+/// suspended account; nil resource id); an unknown email writes no row.
+pub async fn login(
+    state: &AppState,
+    ctx: &AuditContext,
+    email: &str,
+    password: &str,
+) -> DomainResult<LoggedIn> {
+    let incorrect =
+        || DomainError::refused(Refusal::Unauthenticated, "Incorrect email or password.");
+    let user = match state.store.get_user_by_email(email).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Err(incorrect()),
+        Err(e) => return Err(e.into()),
+    };
+    let actor = Actor::User {
+        id: user.id,
+        username: user.username.clone(),
+        subject: rbac::subject(user.id, &user.rbac_roles.0, std::iter::empty()),
+    };
+    let refuse = |err: DomainError| async {
+        if let DomainError::Refused { kind, .. } = &err {
+            let row = audit::row(
+                state,
+                &actor,
+                ctx,
+                login_entry(Uuid::nil(), kind.status_code()),
+            );
+            if let Some(row) = row {
+                state.store.insert_audit_log(&row).await?;
+                audit::emit(&row);
+            }
+        }
+        Err::<LoggedIn, _>(err)
+    };
+    let hashed = user.hashed_password.clone();
+    let pw = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &pw))
+        .await
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    if !ok {
+        return refuse(incorrect()).await;
+    }
+    if user.login_type != "password" {
+        return refuse(DomainError::refused(
+            Refusal::Forbidden,
+            format!(
+                "Incorrect login type, attempting to use \"password\" but user is of login type {:?}",
+                user.login_type
+            ),
+        ))
+        .await;
+    }
+    if user.status == UserStatus::Suspended {
+        return refuse(DomainError::refused(
+            Refusal::Unauthenticated,
+            "Your account is suspended. Contact an admin to reactivate your account.",
+        ))
+        .await;
+    }
+    let lifetime = state.config.session_duration;
+    let t = crate::auth::NewToken::generate();
+    let now = store::now();
+    let secs = lifetime.as_secs() as i64;
+    let key = store::ApiKey {
+        id: t.id.clone(),
+        hashed_secret: t.hashed_secret.clone(),
+        user_id: user.id,
+        last_used: now,
+        expires_at: now + chrono::Duration::seconds(secs),
+        created_at: now,
+        updated_at: now,
+        login_type: "password".into(),
+        lifetime_seconds: secs,
+        token_name: String::new(),
+        scope: "all".into(),
+    };
+    let written = Written::default();
+    let dormancy = Actor::System {
+        subsystem: Subsystem::Dormancy,
+    };
+    // Upstream: a dormant user may sign in and is active from then on; the
+    // reactivation is the dormancy subsystem's `write` on the user.
+    let activated = |old: &store::User, new: &store::User| {
+        written.keep(dormancy_row(state, ctx, &dormancy, old, new))
+    };
+    // The login row comes after the reactivation: strictly later, so the
+    // newest-first order shows them as they happened.
+    let login_row = || {
+        let mut row = audit::row(state, &actor, ctx, login_entry(user.id, 201))?;
+        if let Some(last) = written.0.lock().expect("audit rows lock").last() {
+            if row.time <= last.time {
+                row.time = last.time + chrono::Duration::microseconds(1);
+            }
+        }
+        written.keep(Some(row))
+    };
+    state
+        .store
+        .login_audited(&key, state.clock.now(), &activated, &login_row)
+        .await?;
+    written.emit();
+    Ok(LoggedIn {
+        token: t.token(),
+        lifetime,
+    })
+}
+
+fn login_entry(resource_id: Uuid, status_code: u16) -> Entry {
+    Entry {
+        resource_type: ResourceType::ApiKey,
+        resource_id,
+        resource_target: String::new(),
+        action: AuditAction::Login,
+        diff: Default::default(),
+        status_code,
+        organization_id: None,
+    }
+}
+
+/// A dormancy-subsystem row on a user: upstream's `BackgroundAudit` with
+/// the user's own id as `user_id` and status 200.
+fn dormancy_row(
+    state: &AppState,
+    ctx: &AuditContext,
+    dormancy: &Actor,
+    old: &store::User,
+    new: &store::User,
+) -> Option<store::AuditLog> {
+    let mut row = audit::row(
+        state,
+        dormancy,
+        ctx,
+        audit::user_entry(AuditAction::Write, Some(old), new, 200),
+    )?;
+    row.user_id = new.id;
+    Some(row)
+}
+
+/// Logout (upstream's `postLogout`): deletes the calling session's key
+/// with an `api_key` `logout` row (status 200, resource id the user's id,
+/// empty target). A key already gone changes nothing and writes no row.
+pub async fn logout(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    key_id: &str,
+) -> DomainResult<()> {
+    let user_id = actor.user_id();
+    let row = audit::row(
+        state,
+        actor,
+        ctx,
+        Entry {
+            resource_type: ResourceType::ApiKey,
+            resource_id: user_id,
+            resource_target: String::new(),
+            action: AuditAction::Logout,
+            diff: Default::default(),
+            status_code: 200,
+            organization_id: None,
+        },
+    );
+    match state
+        .store
+        .delete_api_key_audited(user_id, key_id, row.as_ref())
+        .await
+    {
+        Ok(()) => {
+            audit::emit_opt(row.as_ref());
+            Ok(())
+        }
+        Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The dormancy job's pass (upstream's `UpdateInactiveUsersToDormant`):
+/// active users not seen since `last_seen_before` become `dormant`, each
+/// with a `user` `write` row by the `dormancy` subsystem (status 200, the
+/// `status` change, the user's own id as `user_id`), in one transaction.
+pub async fn mark_inactive_users_dormant(
+    state: &AppState,
+    last_seen_before: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<Vec<store::User>> {
+    let dormancy = Actor::System {
+        subsystem: Subsystem::Dormancy,
+    };
+    let ctx = AuditContext::background();
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(dormancy_row(state, &ctx, &dormancy, old, new))
+    };
+    let users = state
+        .store
+        .mark_inactive_users_dormant_audited(last_seen_before, now, &hook)
+        .await?;
+    written.emit();
+    Ok(users)
+}
+
+/// Upstream's `ActivateDormantUser` on an authenticated request: a
+/// `dormant` user becomes `active`, with a `user` `write` row by the
+/// `dormancy` subsystem (status 200, the `status` change, the user's own
+/// id as `user_id`). Returns whether the user was dormant; a user
+/// suspended or deleted meanwhile is left alone (no row).
+pub async fn activate_dormant(
+    state: &AppState,
+    ctx: &AuditContext,
+    user_id: Uuid,
+) -> DomainResult<bool> {
+    let dormancy = Actor::System {
+        subsystem: Subsystem::Dormancy,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(dormancy_row(state, ctx, &dormancy, old, new))
+    };
+    let changed = state
+        .store
+        .activate_dormant_user_audited(user_id, &hook)
+        .await?;
+    written.emit();
+    Ok(changed)
+}
+
+/// SCIM PUT/PATCH of a user (RFC 7644 §3.5): replaces the SCIM data and
+/// the Coder fields derived from it if the row is still at
+/// `expected_updated_at` (else `Store(Conflict(STALE))`, retry), with a
+/// `user` `write` row by the `scim` subsystem (status 200, the diff of
+/// the tracked fields; written even when nothing tracked changed, as
+/// upstream audits every SCIM write).
+pub async fn scim_update(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: Uuid,
+    expected_updated_at: chrono::DateTime<chrono::Utc>,
+    write: &store::scim::ScimUserWrite,
+) -> DomainResult<store::scim::ScimUser> {
+    let actor = Actor::System {
+        subsystem: Subsystem::Scim,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            &actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 200),
+        ))
+    };
+    let user = state
+        .store
+        .scim_update_user(id, expected_updated_at, write, &hook)
+        .await?;
+    written.emit();
+    Ok(user)
+}
+
+/// SCIM DELETE of a user: deprovisioned and suspended (never deleted),
+/// with a `user` `write` row by the `scim` subsystem (status 204, the
+/// `status` change). `Store(NotFound)` when unknown or deprovisioned.
+pub async fn scim_deprovision(state: &AppState, ctx: &AuditContext, id: Uuid) -> DomainResult<()> {
+    let actor = Actor::System {
+        subsystem: Subsystem::Scim,
+    };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            &actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 204),
+        ))
+    };
+    state.store.scim_deprovision_user(id, &hook).await?;
+    written.emit();
+    Ok(())
+}
+
+/// Sets `target`'s password (upstream's `putUserPassword`), ending their
+/// other login sessions (the caller's own session is kept when it changes
+/// its own password), with a `user` `write` row (status 204; the diff is
+/// `hashed_password` as `secret: true` only). Refusals: 403; 400 `Users
+/// without password login type cannot change their password.`; 400 `Old
+/// password is incorrect.` (own password, when one is set).
+pub async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    target: &store::User,
+    keep_key: &str,
+    old_password: &str,
+    password: &str,
+) -> DomainResult<()> {
+    actor.require(Action::Update, &Resource::UserData.owned_by(target.id))?;
+    if target.login_type != "password" {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "Users without password login type cannot change their password.",
+        ));
+    }
+    let is_self = target.id == actor.user_id();
+    if is_self && !target.hashed_password.is_empty() {
+        let hashed = target.hashed_password.clone();
+        let old = old_password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &old))
+            .await
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        if !ok {
+            return Err(DomainError::Refused {
+                kind: Refusal::Invalid,
+                message: "Old password is incorrect.".into(),
+                detail: String::new(),
+                validations: vec![codersdk::ValidationError {
+                    field: "old_password".into(),
+                    detail: "Old password is incorrect.".into(),
+                }],
+            });
+        }
+    }
+    let hashed = hash_password(state, password).await?;
+    let keep = if is_self { keep_key } else { "" };
+    let written = Written::default();
+    let hook = |old: &store::User, new: &store::User| {
+        written.keep(audit::row(
+            state,
+            actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, 204),
+        ))
+    };
+    state
+        .store
+        .update_user_password_audited(target.id, &hashed, keep, &hook)
+        .await?;
+    written.emit();
+    Ok(())
+}
