@@ -172,21 +172,7 @@ impl Store {
     /// `users_username_idx` or `users_email_idx`; an unknown organization as
     /// `ForeignKey`.
     pub async fn insert_user(&self, user: &User, organization_id: Uuid) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let mut c = tx.conn();
-        insert_user(&mut c, user).await?;
-        insert_member(
-            &mut c,
-            &OrganizationMember {
-                user_id: user.id,
-                organization_id,
-                created_at: user.created_at,
-                updated_at: user.created_at,
-                roles: StringList::default(),
-            },
-        )
-        .await?;
-        tx.commit().await
+        self.insert_user_audited(user, organization_id, None).await
     }
 
     /// A non-deleted user by id.
@@ -641,17 +627,7 @@ impl Store {
 
     /// Deletes a key of `user_id`; `NotFound` when there is none.
     pub async fn delete_api_key(&self, user_id: Uuid, id: &str) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        let n = q_exec!(
-            &mut c.conn(),
-            "DELETE FROM api_keys WHERE id = $1 AND user_id = $2",
-            id,
-            user_id
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_api_key_audited(user_id, id, None).await
     }
 
     /// Deletes every key of a user except `keep` (after a password change).
