@@ -277,12 +277,13 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::domain::AuditContext {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_default();
+        // Stored as sent; bytes that are not UTF-8 become U+FFFD (a
+        // header may carry Latin-1).
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
         Ok(crate::domain::AuditContext {
             request_id,
             ip,

@@ -51,12 +51,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `base_url` (e.g. `http://127.0.0.1:3000`).
+    /// A client for `base_url` (e.g. `http://127.0.0.1:3000`). Requests
+    /// carry `User-Agent: coderd-rs/<version>`, so the audit log names the
+    /// client.
     pub fn new(base_url: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("coderd-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
         Client {
             base: base_url.trim_end_matches('/').to_owned(),
             token: None,
-            http: reqwest::Client::new(),
+            http,
         }
     }
 

@@ -878,3 +878,42 @@ both_licensed!(
         r.expect(401);
     }
 );
+
+// The SDK client (and so the CLI) names itself, so its rows say who wrote
+// them; a User-Agent that is not UTF-8 is kept, not dropped.
+both_licensed!(
+    rows_name_the_client,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        let (_, alice) = t.member(&owner.client, "alice").await;
+        owner
+            .client
+            .update_user_status(&alice.to_string(), codersdk::UserStatus::Suspended)
+            .await
+            .unwrap();
+        let r = audit(&t, owner.token(), "action:write resource_type:user", "").await;
+        // Alice's login made her active (a dormancy row), then the suspend.
+        let list = rows(&r, 2);
+        assert_eq!(list[0]["diff"]["status"]["new"], "suspended");
+        assert_eq!(
+            list[0]["user_agent"],
+            concat!("coderd-rs/", env!("CARGO_PKG_VERSION"))
+        );
+        let res = reqwest::Client::new()
+            .put(format!("{}/api/v2/users/{alice}/status/activate", t.url))
+            .header("Coder-Session-Token", owner.token())
+            .header(
+                "User-Agent",
+                reqwest::header::HeaderValue::from_bytes(b"Mozilla/5.0 (\xdcn\xef)").unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let r = audit(&t, owner.token(), "action:write resource_type:user", "").await;
+        let list = rows(&r, 3);
+        assert_eq!(list[0]["diff"]["status"]["new"], "active");
+        assert_eq!(list[0]["user_agent"], "Mozilla/5.0 (\u{FFFD}n\u{FFFD})");
+    }
+);
