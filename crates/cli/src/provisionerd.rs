@@ -128,8 +128,11 @@ impl StartCmd {
             cfg.tags
         );
         let (tx, rx) = tokio::sync::watch::channel(false);
+        // Handlers installed now, before the daemon starts (see
+        // `shutdown_signal`).
+        let signal = crate::server::shutdown_signal();
         tokio::spawn(async move {
-            crate::server::shutdown_signal().await;
+            signal.await;
             let _ = tx.send(true);
         });
         provisionerd::daemon::run_external(cfg, opts, rx).await?;
