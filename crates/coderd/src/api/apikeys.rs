@@ -11,7 +11,7 @@ use rand::Rng;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::users::{create_key, resolve_user};
+use super::users::create_key;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -49,7 +49,7 @@ pub async fn post_token(
     Path(user): Path<String>,
     Json(req): Json<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<GenerateAPIKeyResponse>)> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Create, &Resource::ApiKey.owned_by(u.id))?;
     if !req.scope.is_empty() && req.scope != "all" {
         return Err(
@@ -128,7 +128,7 @@ pub async fn get_tokens(
     Path(user): Path<String>,
     Query(q): Query<TokensQuery>,
 ) -> ApiResult<Json<Vec<APIKeyWithOwner>>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Read, &Resource::ApiKey.owned_by(u.id))?;
     let keys = state
         .store
@@ -153,7 +153,7 @@ pub async fn get_api_key(
     auth: Auth,
     Path((user, keyid)): Path<(String, String)>,
 ) -> ApiResult<Json<APIKey>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Read, &Resource::ApiKey.owned_by(u.id))?;
     let key = state.store.get_api_key(&keyid).await?;
     if key.user_id != u.id {
@@ -172,7 +172,7 @@ pub async fn delete_api_key(
     auth: Auth,
     Path((user, keyid)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Delete, &Resource::ApiKey.owned_by(u.id))?;
     state.store.delete_api_key(u.id, &keyid).await?;
     Ok(StatusCode::NO_CONTENT)

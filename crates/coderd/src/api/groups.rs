@@ -14,7 +14,6 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::organizations::resolve_org;
 use super::validate::Validator;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -88,7 +87,7 @@ pub async fn groups_to_sdk(state: &AppState, groups: &[store::Group]) -> ApiResu
                 total_member_count: users.len() as i64,
                 members: users
                     .iter()
-                    .map(|u| super::users::to_sdk(u, vec![g.organization_id]))
+                    .map(|u| crate::view::users::to_sdk(u, vec![g.organization_id]))
                     .collect(),
                 avatar_url: g.avatar_url.clone(),
                 quota_allowance: g.quota_allowance,
@@ -138,7 +137,7 @@ pub async fn get_organization_groups(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<Group>>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     let groups: Vec<store::Group> = state
         .store
         .list_groups(Some(org.id))
@@ -162,7 +161,7 @@ pub async fn post_group(
     Path(organization): Path<String>,
     Json(req): Json<CreateGroupRequest>,
 ) -> ApiResult<(StatusCode, Json<Group>)> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     auth.require(Action::Create, &Resource::Group.in_org(org.id))?;
     if req.name == EVERYONE {
         return Err(ApiError::bad_request(
@@ -216,7 +215,7 @@ pub async fn get_group_by_org_and_name(
     auth: Auth,
     Path((organization, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Group>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     let g = state.store.get_group_by_name(org.id, &name).await?;
     if !can_read(&auth, &g) {
         return Err(ApiError::not_found());
@@ -245,12 +244,16 @@ pub async fn get_groups(
     Query(q): Query<GroupsQuery>,
 ) -> ApiResult<Json<Vec<Group>>> {
     let org = match q.organization.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(resolve_org(&state, &auth, raw).await?.id),
+        Some(raw) => Some(
+            crate::domain::lookup::resolve_org(&state, &auth.actor(), raw)
+                .await?
+                .id,
+        ),
         None => None,
     };
     let mut groups: Vec<store::Group> = match q.has_member.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => {
-            let u = super::users::resolve_user(&state, &auth, raw).await?;
+            let u = crate::domain::lookup::resolve_user(&state, &auth.user, raw).await?;
             state
                 .store
                 .groups_of_user(u.id)

@@ -5,78 +5,17 @@
 
 use axum::extract::State;
 use codersdk::{
-    Organization, OrganizationMember, OrganizationMemberWithUserData, Response as Message, Role,
+    Organization, OrganizationMember, OrganizationMemberWithUserData, Response as Message,
     UpdateRoles,
 };
-use uuid::Uuid;
 
-use super::users::{resolve_user, site_roles};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::rbac::{self, Action, Resource};
 use crate::state::AppState;
-
-/// Converts a stored organization.
-pub fn to_sdk(o: &store::Organization) -> Organization {
-    Organization {
-        id: o.id,
-        name: o.name.clone(),
-        display_name: o.display_name.clone(),
-        description: o.description.clone(),
-        icon: o.icon.clone(),
-        created_at: o.created_at,
-        updated_at: o.updated_at,
-        is_default: o.is_default,
-    }
-}
-
-fn org_roles(org: Uuid, stored: &[String]) -> Vec<Role> {
-    stored
-        .iter()
-        .filter(|r| *r != rbac::ORG_MEMBER)
-        .map(|r| Role {
-            name: r.clone(),
-            display_name: rbac::display_name(r).to_owned(),
-            organization_id: Some(org),
-        })
-        .collect()
-}
-
-fn member_to_sdk(m: &store::OrganizationMember) -> OrganizationMember {
-    OrganizationMember {
-        user_id: m.user_id,
-        organization_id: m.organization_id,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-        roles: org_roles(m.organization_id, &m.roles.0),
-    }
-}
-
-/// Resolves `{organization}`: a UUID, a name, or `default`. Unknown, or not
-/// readable by the caller -> 404 stock.
-pub async fn resolve_org(
-    state: &AppState,
-    auth: &Auth,
-    raw: &str,
-) -> ApiResult<store::Organization> {
-    let found = if raw == "default" {
-        state.store.get_default_organization().await
-    } else {
-        match Uuid::parse_str(raw) {
-            Ok(id) => state.store.get_organization_by_id(id).await,
-            Err(_) => state.store.get_organization_by_name(raw).await,
-        }
-    };
-    let org = found?;
-    if !auth
-        .subject
-        .can(Action::Read, &Resource::Organization.in_org(org.id))
-    {
-        return Err(ApiError::not_found());
-    }
-    Ok(org)
-}
+use crate::view::organizations::{member_to_sdk, to_sdk};
+use crate::view::users::site_roles;
 
 /// `GET /organizations`: the organizations the caller may read.
 #[utoipa::path(get, path = "/api/v2/organizations", tag = "Organizations",
@@ -107,7 +46,7 @@ pub async fn get_organization(
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Organization>> {
     Ok(Json(to_sdk(
-        &resolve_org(&state, &auth, &organization).await?,
+        &crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?,
     )))
 }
 
@@ -121,7 +60,7 @@ pub async fn get_user_organizations(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<Vec<Organization>>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     let orgs = state.store.list_organizations_by_user(u.id).await?;
     Ok(Json(
         orgs.iter()
@@ -144,7 +83,7 @@ pub async fn get_organization_members(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<OrganizationMemberWithUserData>>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     if !auth
         .subject
         .can(Action::Read, &Resource::OrganizationMember.in_org(org.id))
@@ -161,7 +100,7 @@ pub async fn get_organization_members(
                 name: m.user.name.clone(),
                 avatar_url: m.user.avatar_url.clone(),
                 email: m.user.email.clone(),
-                status: super::users::sdk_status(m.user.status),
+                status: crate::view::users::sdk_status(m.user.status),
                 login_type: codersdk::LoginType::parse(&m.user.login_type),
                 global_roles: site_roles(&m.user.rbac_roles.0),
             })
@@ -183,8 +122,8 @@ pub async fn put_member_roles(
     Path((organization, user)): Path<(String, String)>,
     Json(req): Json<UpdateRoles>,
 ) -> ApiResult<Json<OrganizationMember>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
-    let u = resolve_user(&state, &auth, &user).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Update, &Resource::RoleAssignment.in_org(org.id))?;
     if u.id == auth.user.id {
         return Err(ApiError::bad_request(

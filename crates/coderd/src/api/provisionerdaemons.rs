@@ -21,7 +21,6 @@ use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use super::organizations::resolve_org;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
@@ -69,7 +68,7 @@ pub async fn get_provisioner_daemons(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<ProvisionerDaemon>>> {
-    resolve_org(&state, &auth, &organization).await?;
+    crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     let daemons = state.store.list_provisioner_daemons().await?;
     Ok(Json(
         daemons
@@ -197,7 +196,9 @@ pub async fn serve_provisioner_daemon(
 ) -> ApiResult<Response> {
     let user = daemon_caller(&state, &parts, auth)?;
     let org = match &user {
-        Some(auth) => resolve_org(&state, auth, &organization).await?,
+        Some(auth) => {
+            crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?
+        }
         None => {
             let found = if organization == "default" {
                 state.store.get_default_organization().await

@@ -4,7 +4,6 @@
 use axum::extract::State;
 use codersdk::{FeatureName, Response as Message, WorkspaceQuota};
 
-use super::users::resolve_user;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
@@ -23,7 +22,7 @@ pub async fn get_workspace_quota(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<WorkspaceQuota>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     if !auth.subject.can(Action::Read, &Resource::User.any()) {
         return Err(ApiError::not_found());
     }

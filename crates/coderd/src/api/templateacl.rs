@@ -56,7 +56,7 @@ pub async fn get_template_acl(
     let (t, _) = template(&state, &auth, &template_id).await?;
     let acl = state.store.template_acl(t.id).await?;
     let users: Vec<store::User> = acl.users.iter().map(|(u, _)| u.clone()).collect();
-    let sdk_users = super::users::users_with_orgs(&state, &users).await?;
+    let sdk_users = crate::view::users::users_with_orgs(&state, &users).await?;
     let groups: Vec<store::Group> = acl.groups.iter().map(|(g, _)| g.clone()).collect();
     let sdk_groups = super::groups::groups_to_sdk(&state, &groups).await?;
     Ok(Json(TemplateACL {

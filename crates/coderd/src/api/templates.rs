@@ -20,7 +20,6 @@ use codersdk::{
 };
 use uuid::Uuid;
 
-use super::organizations::resolve_org;
 use super::templateversions::versions_to_sdk;
 use super::validate::{is_valid_username, Validator};
 use crate::auth::Auth;
@@ -184,7 +183,7 @@ pub async fn post_template(
     Path(organization): Path<String>,
     Json(req): Json<CreateTemplateRequest>,
 ) -> ApiResult<(StatusCode, Json<Template>)> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     auth.require(Action::Create, &Resource::Template.in_org(org.id))?;
     let mut v = Validator::new();
     v.required("name", &req.name);
@@ -286,7 +285,7 @@ pub async fn get_templates(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<Template>>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     let access = TemplateAccess::load(&state, &auth).await?;
     let ts: Vec<store::Template> = state
         .store
@@ -308,7 +307,7 @@ pub async fn get_template_by_name(
     auth: Auth,
     Path((organization, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Template>> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     let t = state.store.get_template_by_name(org.id, &name).await?;
     if !can_use(&state, &auth, &t).await? {
         return Err(ApiError::not_found());

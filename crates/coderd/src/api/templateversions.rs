@@ -17,7 +17,6 @@ use rand::Rng;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::organizations::resolve_org;
 use super::provisionerjobs::{job_resources, job_to_sdk, job_with_queue, logs_response, LogsQuery};
 use super::templates::{can_admin, can_use};
 use super::validate::Validator;
@@ -199,7 +198,7 @@ pub async fn post_template_version(
     Path(organization): Path<String>,
     Json(req): Json<CreateTemplateVersionRequest>,
 ) -> ApiResult<(StatusCode, Json<TemplateVersion>)> {
-    let org = resolve_org(&state, &auth, &organization).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
     auth.require(Action::Create, &Resource::Template.in_org(org.id))?;
     let mut v = Validator::new();
     if req.storage_method.is_empty() {

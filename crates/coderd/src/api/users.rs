@@ -2,14 +2,12 @@
 //! `/users/{user}`, status, roles and password (Coder API reference,
 //! "Users" section).
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use codersdk::{
     CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest, GetUsersResponse,
-    LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, Response as Message, Role,
+    LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, Response as Message,
     UpdateRoles, UpdateUserPasswordRequest, User, UserRoles, UserStatus, SESSION_TOKEN_COOKIE,
 };
 use serde::Deserialize;
@@ -23,102 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::rbac::{self, Action, Resource};
 use crate::state::AppState;
-
-/// Converts a stored user to the wire type.
-pub fn to_sdk(u: &store::User, organization_ids: Vec<Uuid>) -> User {
-    User {
-        id: u.id,
-        username: u.username.clone(),
-        name: u.name.clone(),
-        email: u.email.clone(),
-        created_at: u.created_at,
-        updated_at: Some(u.updated_at),
-        last_seen_at: u.last_seen_at,
-        status: sdk_status(u.status),
-        login_type: LoginType::parse(&u.login_type),
-        organization_ids,
-        roles: site_roles(&u.rbac_roles.0),
-        avatar_url: u.avatar_url.clone(),
-    }
-}
-
-/// A stored status on the wire.
-pub fn sdk_status(s: store::UserStatus) -> UserStatus {
-    match s {
-        store::UserStatus::Active => UserStatus::Active,
-        store::UserStatus::Suspended => UserStatus::Suspended,
-        store::UserStatus::Dormant => UserStatus::Dormant,
-    }
-}
-
-/// A wire status as stored.
-pub fn store_status(s: UserStatus) -> store::UserStatus {
-    match s {
-        UserStatus::Active => store::UserStatus::Active,
-        UserStatus::Suspended => store::UserStatus::Suspended,
-        UserStatus::Dormant => store::UserStatus::Dormant,
-    }
-}
-
-/// Site roles on the wire (`member` is implicit and left out, as upstream).
-pub fn site_roles(stored: &[String]) -> Vec<Role> {
-    stored
-        .iter()
-        .filter(|r| *r != rbac::MEMBER)
-        .map(|r| Role {
-            name: r.clone(),
-            display_name: rbac::display_name(r).to_owned(),
-            organization_id: None,
-        })
-        .collect()
-}
-
-/// One user on the wire, with their organization ids (one query).
-pub async fn user_with_orgs(state: &AppState, u: &store::User) -> ApiResult<User> {
-    let orgs = state.store.memberships_of_users(&[u.id]).await?;
-    Ok(to_sdk(
-        u,
-        orgs.into_iter().map(|m| m.organization_id).collect(),
-    ))
-}
-
-/// Many users on the wire: their memberships in one query.
-pub async fn users_with_orgs(state: &AppState, users: &[store::User]) -> ApiResult<Vec<User>> {
-    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
-    let mut by_user: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for m in state.store.memberships_of_users(&ids).await? {
-        by_user
-            .entry(m.user_id)
-            .or_default()
-            .push(m.organization_id);
-    }
-    Ok(users
-        .iter()
-        .map(|u| to_sdk(u, by_user.remove(&u.id).unwrap_or_default()))
-        .collect())
-}
-
-/// Resolves `{user}`: `me`, a UUID or a username. Unknown -> 400
-/// `"user" must be an existing uuid or username.` with detail
-/// `queried user="<raw>"` (upstream's `ExtractUserParam`).
-pub async fn resolve_user(state: &AppState, auth: &Auth, raw: &str) -> ApiResult<store::User> {
-    let unknown = || {
-        ApiError::bad_request("\"user\" must be an existing uuid or username.")
-            .detail(format!("queried user={raw:?}"))
-    };
-    if raw == "me" {
-        return Ok(auth.user.clone());
-    }
-    let found = match Uuid::parse_str(raw) {
-        Ok(id) => state.store.get_user_by_id(id).await,
-        Err(_) => state.store.get_user_by_username(raw).await,
-    };
-    match found {
-        Ok(u) => Ok(u),
-        Err(store::StoreError::NotFound) => Err(unknown()),
-        Err(e) => Err(e.into()),
-    }
-}
+use crate::view::users::{store_status, to_sdk, user_with_orgs, users_with_orgs};
 
 /// Maps a unique violation on `users` to upstream's 409.
 fn user_conflict(e: store::StoreError) -> ApiError {
@@ -479,7 +382,7 @@ pub async fn get_user(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Read, &Resource::User.any())
         .map_err(|_| ApiError::not_found())?;
     Ok(Json(user_with_orgs(&state, &u).await?))
@@ -492,7 +395,7 @@ async fn set_status(
     raw: &str,
     status: UserStatus,
 ) -> ApiResult<Json<User>> {
-    let u = resolve_user(state, auth, raw).await?;
+    let u = crate::domain::lookup::resolve_user(state, &auth.user, raw).await?;
     let updated =
         domain::users::set_status(state, &auth.actor(), ctx, &u, store_status(status)).await?;
     Ok(Json(user_with_orgs(state, &updated).await?))
@@ -536,7 +439,7 @@ pub async fn get_user_roles(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<UserRoles>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Read, &Resource::RoleAssignment.any())?;
     let memberships = state.store.memberships_of_users(&[u.id]).await?;
     let subject = rbac::subject(
@@ -566,7 +469,7 @@ pub async fn put_user_roles(
     Path(user): Path<String>,
     Json(req): Json<UpdateRoles>,
 ) -> ApiResult<Json<User>> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     let updated = domain::users::set_roles(&state, &auth.actor(), &ctx, &u, &req.roles).await?;
     Ok(Json(user_with_orgs(&state, &updated).await?))
 }
@@ -587,7 +490,7 @@ pub async fn put_user_password(
     Path(user): Path<String>,
     Json(req): Json<UpdateUserPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    let u = resolve_user(&state, &auth, &user).await?;
+    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Update, &Resource::UserData.owned_by(u.id))?;
     if u.login_type != "password" {
         return Err(ApiError::bad_request(

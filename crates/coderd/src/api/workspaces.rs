@@ -15,9 +15,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::organizations::resolve_org;
 use super::templates::can_use;
-use super::users::resolve_user;
 use super::validate::{is_valid_username, Validator};
 use super::workspacebuilds::builds_to_sdk;
 use crate::auth::Auth;
@@ -152,8 +150,8 @@ pub async fn post_workspace(
     Path((organization, user)): Path<(String, String)>,
     Json(req): Json<CreateWorkspaceRequest>,
 ) -> ApiResult<(StatusCode, Json<Workspace>)> {
-    let org = resolve_org(&state, &auth, &organization).await?;
-    let owner = resolve_user(&state, &auth, &user).await?;
+    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
+    let owner = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(
         Action::Create,
         &Resource::Workspace.in_org(org.id).with_owner(owner.id),
@@ -444,7 +442,7 @@ pub async fn get_workspace_by_owner_and_name(
     Path((user, name)): Path<(String, String)>,
     Query(q): Query<IncludeDeleted>,
 ) -> ApiResult<Json<Workspace>> {
-    let owner = resolve_user(&state, &auth, &user).await?;
+    let owner = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     let include_deleted = q.include_deleted.unwrap_or(false);
     let ws = state
         .store

@@ -15,6 +15,7 @@
 //! job go through it. Other operations still live in their handlers.
 
 pub mod audit;
+pub mod lookup;
 pub mod users;
 
 use codersdk::ValidationError;
@@ -193,6 +194,12 @@ impl DomainError {
     /// Upstream's `Forbidden.`.
     pub fn forbidden() -> DomainError {
         DomainError::refused(Refusal::Forbidden, crate::error::FORBIDDEN)
+    }
+
+    /// Upstream's stock 404 `Resource not found or you do not have access
+    /// to this resource`.
+    pub fn not_found() -> DomainError {
+        DomainError::refused(Refusal::NotFound, crate::error::RESOURCE_NOT_FOUND)
     }
 
     /// Adds a detail to a refusal (no-op for other errors).

@@ -153,7 +153,7 @@ pub fn render(page: &Page) -> AuditLogResponse {
                 organization_id: r.organization_id.unwrap_or_default(),
                 user: users
                     .get(&r.user_id)
-                    .map(|u| crate::api::users::to_sdk(u, Vec::new())),
+                    .map(|u| crate::view::users::to_sdk(u, Vec::new())),
             }
         })
         .collect();

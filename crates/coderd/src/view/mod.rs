@@ -4,3 +4,5 @@
 //! over time.
 
 pub mod audit;
+pub mod organizations;
+pub mod users;
