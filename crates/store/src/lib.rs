@@ -27,6 +27,7 @@ pub mod pubsub;
 pub mod quota;
 pub mod replicas;
 pub mod scim;
+pub mod seed;
 pub mod template_acl;
 pub mod templates;
 pub mod types;
