@@ -498,3 +498,111 @@ both_licensed!(
         assert_eq!(n, 0);
     }
 );
+
+/// The entries of a Go-formatted ACL map (`map[a:[read] b:[*]]`).
+fn go_entries(s: &str) -> std::collections::BTreeSet<String> {
+    let inner = s
+        .strip_prefix("map[")
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("not a Go map: {s}"));
+    inner
+        .split(' ')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+both_licensed!(
+    concurrent_writers_get_one_exact_row_each,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        owner
+            .license(&ca, &[("audit_log", 1), ("template_rbac", 1)])
+            .await;
+        let tok = owner.token().to_owned();
+        let org = owner.org_id;
+        const N: usize = 20;
+        // 20 concurrent creates: one `create` row per group made.
+        let creates = (0..N).map(|i| {
+            let (t, tok) = (&t, tok.clone());
+            async move {
+                let r = t
+                    .raw(
+                        Method::POST,
+                        &format!("/api/v2/organizations/{org}/groups"),
+                        Some(&tok),
+                        Some(&json!({ "name": format!("g{i}") }).to_string()),
+                    )
+                    .await;
+                r.expect(201);
+                r.json["id"].as_str().unwrap().to_owned()
+            }
+        });
+        let mut ids: Vec<String> = futures::future::join_all(creates).await;
+        let got = rows(
+            &audit(&t, &tok, "resource_type:group", "&limit=100").await,
+            N as i64,
+        );
+        let mut audited: Vec<String> = got
+            .iter()
+            .map(|r| r["resource_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        audited.sort();
+        assert_eq!(audited, ids);
+
+        // 20 concurrent ACL changes, each granting one group `use`: every
+        // row's `old` is exactly the ACL its change saw, so the rows chain
+        // from Everyone alone to all 21 groups, one entry at a time.
+        let tpl =
+            crate::prov::create_template(&owner.client, "acl", &crate::prov::two_resources(), &[])
+                .await;
+        let patches = ids.iter().map(|gid| {
+            let (t, tok) = (&t, tok.clone());
+            let path = format!("/api/v2/templates/{}/acl", tpl.id);
+            async move {
+                t.raw(
+                    Method::PATCH,
+                    &path,
+                    Some(&tok),
+                    Some(&json!({"group_perms": {gid.clone(): "use"}}).to_string()),
+                )
+                .await
+                .expect(200);
+            }
+        });
+        futures::future::join_all(patches).await;
+        let got = rows(
+            &audit(
+                &t,
+                &tok,
+                "resource_type:template action:write",
+                "&limit=100",
+            )
+            .await,
+            N as i64,
+        );
+        let mut sizes = Vec::new();
+        for r in &got {
+            assert_eq!(r["diff"].as_object().unwrap().len(), 1, "{r}");
+            let d = &r["diff"]["group_acl"];
+            let old = go_entries(d["old"].as_str().unwrap());
+            let new = go_entries(d["new"].as_str().unwrap());
+            assert!(old.is_subset(&new), "{r}");
+            assert_eq!(new.len(), old.len() + 1, "{r}");
+            sizes.push(old.len());
+        }
+        sizes.sort();
+        assert_eq!(sizes, (1..=N).collect::<Vec<_>>());
+        let everyone = format!("{org}:[read]");
+        let last = got
+            .iter()
+            .map(|r| go_entries(r["diff"]["group_acl"]["new"].as_str().unwrap()))
+            .max_by_key(|s| s.len())
+            .unwrap();
+        let mut want: std::collections::BTreeSet<String> =
+            ids.iter().map(|g| format!("{g}:[read]")).collect();
+        want.insert(everyone);
+        assert_eq!(last, want);
+    }
+);
