@@ -25,6 +25,10 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The name of each organization's Everyone group (reserved; the domain
+/// layer's group rules refuse it for other groups).
+pub const EVERYONE: &str = "Everyone";
+
 impl Group {
     /// The Everyone group is the one whose id is its organization's.
     pub fn is_everyone(&self) -> bool {
@@ -35,7 +39,7 @@ impl Group {
     pub fn everyone(organization_id: Uuid, at: DateTime<Utc>) -> Group {
         Group {
             id: organization_id,
-            name: "Everyone".into(),
+            name: EVERYONE.into(),
             display_name: String::new(),
             organization_id,
             avatar_url: String::new(),

@@ -22,7 +22,7 @@ use crate::rbac::{Action, Resource};
 use crate::state::AppState;
 
 /// The reserved name of each organization's all-members group.
-pub const EVERYONE: &str = "Everyone";
+pub const EVERYONE: &str = store::groups::EVERYONE;
 
 /// Longest Coder group name SCIM derives from a display name.
 pub const MAX_DERIVED_NAME: usize = 64;
