@@ -103,7 +103,9 @@ pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()>
 /// status, ordered by id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditedGroup {
+    /// The group row.
     pub group: Group,
+    /// Its members' user ids, ascending.
     pub members: Vec<Uuid>,
 }
 

@@ -48,7 +48,10 @@ pub struct TemplateAcl {
 /// maps): every entry, by id, whatever the user's or group's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AclEntries {
+    /// `user_acl`: user id to role.
     pub users: BTreeMap<Uuid, TemplateRole>,
+    /// `group_acl`: group id to role (the Everyone group's id is its
+    /// organization's).
     pub groups: BTreeMap<Uuid, TemplateRole>,
 }
 

@@ -237,8 +237,11 @@ pub async fn by_name(
 /// What `POST /organizations/{organization}/groups` asks for.
 #[derive(Clone, Debug, Default)]
 pub struct NewGroup {
+    /// Upstream's group name ([`is_valid_group_name`]), not `Everyone`.
     pub name: String,
+    /// Free text, `""` for none.
     pub display_name: String,
+    /// Free text, `""` for none.
     pub avatar_url: String,
     /// Credits per day, 0 to `i32::MAX`.
     pub quota_allowance: i64,
@@ -308,13 +311,18 @@ pub async fn create(
 /// a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct GroupPatch {
+    /// New name; `""` or the current name is no rename.
     pub name: String,
+    /// New display name.
     pub display_name: Option<String>,
+    /// New avatar URL.
     pub avatar_url: Option<String>,
+    /// New allowance, credits per day (0 to `i32::MAX`).
     pub quota_allowance: Option<i64>,
-    /// User ids as sent (each must be a UUID of a member of the group's
-    /// organization).
+    /// User ids to add, as sent (each must be a UUID of a member of the
+    /// group's organization).
     pub add_users: Vec<String>,
+    /// User ids to remove, as sent (same rule).
     pub remove_users: Vec<String>,
 }
 
@@ -572,7 +580,9 @@ pub async fn scim_get(state: &AppState, org: Uuid, id: Uuid) -> DomainResult<Sci
 /// What a SCIM Group body asks for.
 #[derive(Clone, Debug, Default)]
 pub struct ScimGroupInput {
+    /// SCIM `displayName`, kept exactly; the Coder name is derived from it.
     pub display_name: String,
+    /// SCIM `externalId`.
     pub external_id: Option<String>,
     /// Member user ids; ids that are not provisioned SCIM users are ignored.
     pub members: BTreeSet<Uuid>,
