@@ -16,8 +16,9 @@ use store::TemplateRole;
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::domain::{Actor, DomainResult};
 use crate::error::ApiResult;
-use crate::rbac::{Action, Resource};
+use crate::rbac::{Action, Resource, Subject};
 use crate::state::AppState;
 
 /// The caller's access to templates, computed once per request.
@@ -37,23 +38,54 @@ enum AdminScope {
 impl TemplateAccess {
     /// Loads the caller's template roles (one query when ACLs apply).
     pub async fn load(state: &AppState, auth: &Auth) -> ApiResult<TemplateAccess> {
+        let member_orgs: Vec<Uuid> = auth.memberships.iter().map(|m| m.organization_id).collect();
+        Ok(Self::build(state, auth.user.id, &auth.subject, member_orgs).await?)
+    }
+
+    /// [`TemplateAccess::load`] for a domain-layer actor: a user's
+    /// memberships are read (one query), a system actor is a template
+    /// admin everywhere.
+    pub async fn for_actor(state: &AppState, actor: &Actor) -> DomainResult<TemplateAccess> {
+        match actor {
+            Actor::User { id, subject, .. } => {
+                let member_orgs = state
+                    .store
+                    .memberships_of_users(&[*id])
+                    .await?
+                    .into_iter()
+                    .map(|m| m.organization_id)
+                    .collect();
+                Ok(Self::build(state, *id, subject, member_orgs).await?)
+            }
+            Actor::System { .. } => Ok(TemplateAccess {
+                acl_enforced: false,
+                admin_orgs: AdminScope::All,
+                acl: HashMap::new(),
+                member_orgs: Vec::new(),
+            }),
+        }
+    }
+
+    async fn build(
+        state: &AppState,
+        user_id: Uuid,
+        subject: &Subject,
+        member_orgs: Vec<Uuid>,
+    ) -> store::StoreResult<TemplateAccess> {
         let acl_enforced = state.entitlements.enabled(FeatureName::TemplateRbac);
-        let admin_orgs = if auth.subject.can(Action::Update, &Resource::Template.any()) {
+        let admin_orgs = if subject.can(Action::Update, &Resource::Template.any()) {
             AdminScope::All
         } else {
             AdminScope::Orgs(
-                auth.memberships
+                member_orgs
                     .iter()
-                    .map(|m| m.organization_id)
-                    .filter(|o| {
-                        auth.subject
-                            .can(Action::Update, &Resource::Template.in_org(*o))
-                    })
+                    .copied()
+                    .filter(|o| subject.can(Action::Update, &Resource::Template.in_org(*o)))
                     .collect(),
             )
         };
         let acl = if acl_enforced {
-            state.store.template_roles_of_user(auth.user.id).await?
+            state.store.template_roles_of_user(user_id).await?
         } else {
             HashMap::new()
         };
@@ -61,7 +93,7 @@ impl TemplateAccess {
             acl_enforced,
             admin_orgs,
             acl,
-            member_orgs: auth.memberships.iter().map(|m| m.organization_id).collect(),
+            member_orgs,
         })
     }
 

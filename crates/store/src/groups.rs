@@ -25,6 +25,10 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The name of each organization's Everyone group (reserved; the domain
+/// layer's group rules refuse it for other groups).
+pub const EVERYONE: &str = "Everyone";
+
 impl Group {
     /// The Everyone group is the one whose id is its organization's.
     pub fn is_everyone(&self) -> bool {
@@ -35,7 +39,7 @@ impl Group {
     pub fn everyone(organization_id: Uuid, at: DateTime<Utc>) -> Group {
         Group {
             id: organization_id,
-            name: "Everyone".into(),
+            name: EVERYONE.into(),
             display_name: String::new(),
             organization_id,
             avatar_url: String::new(),
@@ -93,12 +97,69 @@ pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()>
     Ok(())
 }
 
+/// A group with the ids of its members, as its audit rows show it
+/// (upstream's `AuditableGroup`): the explicit members of a group, the
+/// organization's members for the Everyone group; non-deleted users of any
+/// status, ordered by id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditedGroup {
+    /// The group row.
+    pub group: Group,
+    /// Its members' user ids, ascending.
+    pub members: Vec<Uuid>,
+}
+
+/// Builds the audit row of a group change from the group before (`None`:
+/// created) and after (`None`: deleted), in the change's transaction;
+/// `None` writes no row.
+pub type GroupAudit<'a> = &'a (dyn Fn(Option<&AuditedGroup>, Option<&AuditedGroup>) -> Option<crate::AuditLog>
+         + Send
+         + Sync);
+
+/// A group and its members ([`AuditedGroup`]), the group row locked for
+/// update on PostgreSQL (SQLite's `BEGIN IMMEDIATE` serializes writers).
+pub(crate) async fn audited_group(c: &mut Conn<'_>, id: Uuid) -> StoreResult<AuditedGroup> {
+    let lock = if matches!(c, Conn::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT * FROM groups WHERE id = $1{lock}");
+    let group = q_one!(&mut *c, Group, &sql, id)?;
+    let rows: Vec<(Uuid,)> = if group.is_everyone() {
+        q_all!(
+            &mut *c,
+            (Uuid,),
+            "SELECT om.user_id FROM organization_members om JOIN users u ON u.id = om.user_id \
+             WHERE om.organization_id = $1 AND u.deleted = FALSE",
+            id
+        )?
+    } else {
+        q_all!(
+            &mut *c,
+            (Uuid,),
+            "SELECT gm.user_id FROM group_members gm JOIN users u ON u.id = gm.user_id \
+             WHERE gm.group_id = $1 AND u.deleted = FALSE",
+            id
+        )?
+    };
+    let mut members: Vec<Uuid> = rows.into_iter().map(|r| r.0).collect();
+    members.sort();
+    Ok(AuditedGroup { group, members })
+}
+
 impl Store {
-    /// Stores a new group. A name already used in the organization is
-    /// `Conflict("groups_org_name_idx")`.
-    pub async fn insert_group(&self, g: &Group) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        insert_group(&mut c.conn(), g).await
+    /// Stores a new group and the row `audit` builds from it, in one
+    /// transaction. A name already used in the organization is
+    /// `Conflict("groups_org_name_idx")` (PostgreSQL; SQLite names the
+    /// columns).
+    pub async fn insert_group_audited(&self, g: &Group, audit: GroupAudit<'_>) -> StoreResult<()> {
+        let mut tx: Tx = self.begin().await?;
+        let mut c = tx.conn();
+        insert_group(&mut c, g).await?;
+        let new = audited_group(&mut c, g.id).await?;
+        crate::audit::maybe_insert(&mut c, audit(None, Some(&new)).as_ref()).await?;
+        tx.commit().await
     }
 
     /// A group by id.
@@ -212,12 +273,19 @@ impl Store {
     }
 
     /// Applies a change in one transaction: fields, then added and removed
-    /// members (removal is from this group only). Adding a user already in
+    /// members (removal is from this group only), and the row `audit`
+    /// builds from the group before and after. Adding a user already in
     /// the group is `Conflict("group_members")`; an unknown user is
-    /// `ForeignKey`. Returns the updated group.
-    pub async fn update_group(&self, id: Uuid, u: &GroupUpdate) -> StoreResult<Group> {
+    /// `ForeignKey`; an unknown group `NotFound`. Returns the updated group.
+    pub async fn update_group_audited(
+        &self,
+        id: Uuid,
+        u: &GroupUpdate,
+        audit: GroupAudit<'_>,
+    ) -> StoreResult<Group> {
         let mut tx: Tx = self.begin().await?;
         let mut c = tx.conn();
+        let old = audited_group(&mut c, id).await?;
         let g = q_one!(
             &mut c,
             Group,
@@ -262,17 +330,21 @@ impl Store {
             &u.remove_users,
         )
         .await?;
+        let new = audited_group(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(Some(&old), Some(&new)).as_ref()).await?;
         tx.commit().await?;
         Ok(g)
     }
 
-    /// Deletes a group (its member rows go with it); `NotFound` if absent.
-    pub async fn delete_group(&self, id: Uuid) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        let n = q_exec!(&mut c.conn(), "DELETE FROM groups WHERE id = $1", id)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+    /// Deletes a group (its member rows go with it) and writes the row
+    /// `audit` builds from the group before, in one transaction; `NotFound`
+    /// if absent.
+    pub async fn delete_group_audited(&self, id: Uuid, audit: GroupAudit<'_>) -> StoreResult<()> {
+        let mut tx: Tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = audited_group(&mut c, id).await?;
+        q_exec!(&mut c, "DELETE FROM groups WHERE id = $1", id)?;
+        crate::audit::maybe_insert(&mut c, audit(Some(&old), None).as_ref()).await?;
+        tx.commit().await
     }
 }

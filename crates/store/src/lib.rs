@@ -36,7 +36,7 @@ pub mod workspaces;
 pub use audit::{AuditAction, AuditLog, AuditLogFilter, ResourceType};
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
-pub use groups::{Group, GroupMember, GroupUpdate};
+pub use groups::{AuditedGroup, Group, GroupAudit, GroupMember, GroupUpdate};
 pub use identity::AuditHook;
 pub use licenses::{License, NewLicense, StoredAppearance};
 pub use provisioning::{
@@ -46,7 +46,7 @@ pub use provisioning::{
 pub use pubsub::{Pubsub, Subscription};
 pub use quota::{Quota, QuotaCommit};
 pub use replicas::Replica;
-pub use template_acl::{TemplateAcl, TemplateRole};
+pub use template_acl::{AclEntries, TemplateAcl, TemplateRole};
 pub use templates::{Template, TemplateUpdate, TemplateVersion};
 pub use types::*;
 pub use workspaces::{Workspace, WorkspaceBuild, WorkspaceFilter};

@@ -503,7 +503,8 @@ impl Store {
 
     /// Creates a Coder group (source `scim`) named with the first free name
     /// of `names`, its SCIM row and its members (ids that are not
-    /// provisioned SCIM users are skipped), in one transaction.
+    /// provisioned SCIM users are skipped), and the row `audit` builds from
+    /// the new group, in one transaction.
     pub async fn scim_create_group(
         &self,
         organization_id: Uuid,
@@ -511,6 +512,7 @@ impl Store {
         display_name: &str,
         external_id: Option<&str>,
         members: &[Uuid],
+        audit: crate::GroupAudit<'_>,
     ) -> StoreResult<ScimGroup> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -543,6 +545,8 @@ impl Store {
             now
         )?;
         add_members(&mut c, g.id, members).await?;
+        let new = crate::groups::audited_group(&mut c, g.id).await?;
+        crate::audit::maybe_insert(&mut c, audit(None, Some(&new)).as_ref()).await?;
         let sql = format!("{SG_SELECT} AND g.id = $2");
         let out = q_one!(&mut c, ScimGroup, &sql, organization_id, g.id)?;
         tx.commit().await?;
@@ -552,7 +556,8 @@ impl Store {
     /// Updates an exposed group (PUT/PATCH) if it is still at
     /// `expected_updated_at` (else `Conflict(STALE)`): display name, name
     /// (first free of `names`, when given), `externalId`, and SCIM-user
-    /// members added/removed. `NotFound` when unknown.
+    /// members added/removed, and the row `audit` builds from the group
+    /// before and after, in one transaction. `NotFound` when unknown.
     #[allow(clippy::too_many_arguments)]
     pub async fn scim_update_group(
         &self,
@@ -564,6 +569,7 @@ impl Store {
         external_id: Option<&str>,
         add: &[Uuid],
         remove: &[Uuid],
+        audit: crate::GroupAudit<'_>,
     ) -> StoreResult<ScimGroup> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -578,6 +584,7 @@ impl Store {
         let Some((mut name,)) = current else {
             return Err(StoreError::NotFound);
         };
+        let old = crate::groups::audited_group(&mut c, id).await?;
         if let Some(names) = names {
             let mut chosen = None;
             for cand in names {
@@ -631,6 +638,8 @@ impl Store {
             remove,
         )
         .await?;
+        let new = crate::groups::audited_group(&mut c, id).await?;
+        crate::audit::maybe_insert(&mut c, audit(Some(&old), Some(&new)).as_ref()).await?;
         let sql = format!("{SG_SELECT} AND g.id = $2");
         let out = q_one!(&mut c, ScimGroup, &sql, organization_id, id)?;
         tx.commit().await?;

@@ -2,7 +2,7 @@
 //! per group on a template. Roles are `admin` (upstream's `["*"]`) and
 //! `use` (`["read"]`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
@@ -42,6 +42,41 @@ impl TemplateRole {
 pub struct TemplateAcl {
     pub users: Vec<(User, TemplateRole)>,
     pub groups: Vec<(Group, TemplateRole)>,
+}
+
+/// A template's ACL rows as stored (upstream's `user_acl` / `group_acl`
+/// maps): every entry, by id, whatever the user's or group's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AclEntries {
+    /// `user_acl`: user id to role.
+    pub users: BTreeMap<Uuid, TemplateRole>,
+    /// `group_acl`: group id to role (the Everyone group's id is its
+    /// organization's).
+    pub groups: BTreeMap<Uuid, TemplateRole>,
+}
+
+async fn acl_entries(c: &mut Conn<'_>, template_id: Uuid) -> StoreResult<AclEntries> {
+    let users: Vec<(Uuid, String)> = q_all!(
+        &mut *c,
+        (Uuid, String),
+        "SELECT user_id, role FROM template_user_acl WHERE template_id = $1",
+        template_id
+    )?;
+    let groups: Vec<(Uuid, String)> = q_all!(
+        &mut *c,
+        (Uuid, String),
+        "SELECT group_id, role FROM template_group_acl WHERE template_id = $1",
+        template_id
+    )?;
+    let parse = |rows: Vec<(Uuid, String)>| {
+        rows.into_iter()
+            .filter_map(|(id, r)| TemplateRole::parse(&r).map(|role| (id, role)))
+            .collect()
+    };
+    Ok(AclEntries {
+        users: parse(users),
+        groups: parse(groups),
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -110,15 +145,27 @@ impl Store {
     }
 
     /// Applies ACL changes in one transaction: `Some(role)` sets, `None`
-    /// removes.
-    pub async fn update_template_acl(
+    /// removes; `audit` builds the change's row from the template's ACL
+    /// entries before and after, written in the same transaction.
+    pub async fn update_template_acl_audited(
         &self,
         template_id: Uuid,
         users: &[(Uuid, Option<TemplateRole>)],
         groups: &[(Uuid, Option<TemplateRole>)],
+        audit: crate::AuditHook<'_, AclEntries>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
+        if matches!(c, Conn::Postgres(_)) {
+            // Serializes ACL writers of one template, so each row's
+            // before/after is exact.
+            q_exec!(
+                &mut c,
+                "SELECT id FROM templates WHERE id = $1 FOR UPDATE",
+                template_id
+            )?;
+        }
+        let old = acl_entries(&mut c, template_id).await?;
         for (id, role) in users {
             match role {
                 Some(r) => q_exec!(
@@ -155,6 +202,8 @@ impl Store {
                 )?,
             };
         }
+        let new = acl_entries(&mut c, template_id).await?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await
     }
 

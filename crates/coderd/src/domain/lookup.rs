@@ -57,3 +57,24 @@ pub async fn resolve_org(
     }
     Ok(org)
 }
+
+/// Resolves `{group}`: a group id, else a group name in the default
+/// organization. Unknown, or not readable by the caller -> 404 stock.
+pub async fn resolve_group(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+) -> DomainResult<store::Group> {
+    let found = match Uuid::parse_str(raw) {
+        Ok(id) => state.store.get_group_by_id(id).await,
+        Err(_) => {
+            let org = state.store.get_default_organization().await?;
+            state.store.get_group_by_name(org.id, raw).await
+        }
+    };
+    let g = found?;
+    if !super::groups::can_read(actor, &g) {
+        return Err(DomainError::not_found());
+    }
+    Ok(g)
+}

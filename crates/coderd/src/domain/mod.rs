@@ -15,7 +15,9 @@
 //! job go through it. Other operations still live in their handlers.
 
 pub mod audit;
+pub mod groups;
 pub mod lookup;
+pub mod template_acl;
 pub mod users;
 
 use codersdk::ValidationError;

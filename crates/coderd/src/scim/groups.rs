@@ -10,8 +10,6 @@
 //! members added through Coder's API who are not SCIM users are neither
 //! shown nor removed. A deprovisioned user leaves every group's `members`.
 
-use std::collections::{BTreeSet, HashMap};
-
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +17,6 @@ use codersdk::{
     ScimGroup, ScimListResponse, ScimMeta, ScimPatchOp, ScimReference, SCIM_GROUP_SCHEMA,
 };
 use serde_json::Value;
-use store::StoreError;
 use uuid::Uuid;
 
 use super::error::{ScimError, ScimResult};
@@ -27,13 +24,9 @@ use super::{
     base_url, check_if_match, default_org, discovery, not_modified, parse_id, project,
     resource_response, stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
 };
-use crate::api::groups::is_valid_group_name;
+use crate::domain::groups::{self as domain_groups, ScimGroupInput};
+use crate::domain::{AuditContext, DomainError, Refusal};
 use crate::state::AppState;
-
-/// The store's conflict when a group name is taken in the organization.
-const GROUP_NAME_TAKEN: &str = "groups_org_name_idx";
-/// Longest derived Coder group name.
-const MAX_GROUP_NAME: usize = 64;
 
 /// Renders a group as its SCIM resource (with `meta.version`).
 pub fn render(base: &str, g: &store::scim::ScimGroup, members: &[Uuid]) -> Value {
@@ -71,84 +64,38 @@ pub fn render(base: &str, g: &store::scim::ScimGroup, members: &[Uuid]) -> Value
     v
 }
 
-/// The Coder group name for a display name: ASCII letters and digits, other
-/// runs as single `-`, at most [`MAX_GROUP_NAME`] characters; `group` when
-/// nothing is left.
-pub fn derive_group_name(display: &str) -> String {
-    let mut out = String::new();
-    for c in display.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let mut out: String = out.chars().take(MAX_GROUP_NAME).collect();
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        out = "group".into();
-    }
-    if out.eq_ignore_ascii_case("everyone") {
-        out.push_str("-group");
-    }
-    out
-}
-
-/// The derived name, then `-2`, `-3`, ... for taken names.
-fn name_candidates(display: &str) -> Vec<String> {
-    let base = derive_group_name(display);
-    let stem: String = base.chars().take(MAX_GROUP_NAME - 4).collect();
-    let stem = stem.trim_end_matches('-').to_owned();
-    std::iter::once(base)
-        .chain((2..=200).map(|i| format!("{stem}-{i}")))
-        .filter(|n| is_valid_group_name(n))
-        .collect()
-}
-
-/// Every exposed group, rendered (three queries).
+/// Every exposed group, rendered (two queries).
 pub async fn render_all(state: &AppState) -> ScimResult<Vec<Value>> {
     let org = default_org(state).await?;
-    let groups = state.store.scim_list_groups(org).await?;
-    let ms = if groups.is_empty() {
-        Vec::new()
-    } else {
-        state.store.scim_memberships_of_users(org, None).await?
-    };
-    let mut by_group: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for m in ms {
-        by_group.entry(m.group_id).or_default().push(m.user_id);
-    }
     let base = base_url(state);
-    Ok(groups
+    Ok(domain_groups::scim_list(state, org)
+        .await?
         .iter()
-        .map(|g| {
-            render(
-                &base,
-                g,
-                by_group.get(&g.group.id).map(Vec::as_slice).unwrap_or(&[]),
-            )
-        })
+        .map(|(g, members)| render(&base, g, members))
         .collect())
+}
+
+/// A domain error with SCIM's 404 text for group `id`.
+fn scim_err(id: Uuid) -> impl Fn(DomainError) -> ScimError {
+    move |e| match e {
+        DomainError::Refused {
+            kind: Refusal::NotFound,
+            ..
+        } => ScimError::not_found("Group", &id.to_string()),
+        e => e.into(),
+    }
 }
 
 async fn load(
     state: &AppState,
     org: Uuid,
     id: Uuid,
-) -> ScimResult<(store::scim::ScimGroup, Vec<Uuid>, Value)> {
-    let g = state
-        .store
-        .scim_get_group(org, id)
+) -> ScimResult<(store::scim::ScimGroup, Value)> {
+    let (g, members) = domain_groups::scim_get(state, org, id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ScimError::not_found("Group", &id.to_string()),
-            e => e.into(),
-        })?;
-    let members = state.store.scim_group_members(id).await?;
+        .map_err(scim_err(id))?;
     let v = render(&base_url(state), &g, &members);
-    Ok((g, members, v))
+    Ok((g, v))
 }
 
 fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
@@ -156,14 +103,7 @@ fn respond(status: StatusCode, v: Value, attrs: &Attrs) -> Response {
     resource_response(status, &v, &shown)
 }
 
-/// What a Group body asks for: display name, externalId, member user ids.
-struct GroupInput {
-    display_name: String,
-    external_id: Option<String>,
-    members: BTreeSet<Uuid>,
-}
-
-fn input(g: ScimGroup) -> ScimResult<GroupInput> {
+fn input(g: ScimGroup) -> ScimResult<ScimGroupInput> {
     super::limits::check_group(&g)?;
     let display_name = g
         .display_name
@@ -180,7 +120,7 @@ fn input(g: ScimGroup) -> ScimResult<GroupInput> {
         })
         .filter_map(|m| m.value.and_then(|v| Uuid::parse_str(v.trim()).ok()))
         .collect();
-    Ok(GroupInput {
+    Ok(ScimGroupInput {
         display_name,
         external_id: g.external_id,
         members,
@@ -243,7 +183,7 @@ pub async fn get_group(
     let attrs = ListParams::attrs_from_query(q.as_deref())?;
     let id = parse_id("Group", &id)?;
     let org = default_org(&state).await?;
-    let (_, _, v) = load(&state, org, id).await?;
+    let (_, v) = load(&state, org, id).await?;
     if let Some(r) = not_modified(&headers, &v) {
         return Ok(r);
     }
@@ -259,99 +199,48 @@ pub async fn get_group(
 pub async fn post_group(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: AuditContext,
     RawQuery(q): RawQuery,
     ScimBody(body): ScimBody,
 ) -> ScimResult<Response> {
     let attrs = ListParams::attrs_from_query(q.as_deref())?;
     let g = input(typed(body)?)?;
     let org = default_org(&state).await?;
-    let members: Vec<Uuid> = g.members.iter().copied().collect();
-    // A concurrent create (PostgreSQL) may take the derived name between
-    // the check and the insert: retry with fresh candidates.
-    let deadline = std::time::Instant::now() + super::RETRY_FOR;
-    let mut attempt = 0;
-    let created = loop {
-        match state
-            .store
-            .scim_create_group(
-                org,
-                &name_candidates(&g.display_name),
-                &g.display_name,
-                g.external_id.as_deref(),
-                &members,
-            )
-            .await
-        {
-            Err(StoreError::Conflict(c))
-                if c.contains(GROUP_NAME_TAKEN) && std::time::Instant::now() < deadline =>
-            {
-                attempt += 1;
-                super::retry_pause(attempt).await;
-            }
-            other => break other?,
-        }
-    };
+    let created = domain_groups::scim_create(&state, &ctx, org, &g).await?;
     tracing::info!(group = %created.group.id, name = %created.group.name, "scim: group created");
-    let (_, _, v) = load(&state, org, created.group.id).await?;
+    let (_, v) = load(&state, org, created.group.id).await?;
     Ok(respond(StatusCode::CREATED, v, &attrs))
 }
 
-/// Read-modify-write with retries on concurrent changes (see
-/// `store::scim`); `f` maps the current resource to the wanted input.
-async fn modify<F>(state: &AppState, id: Uuid, headers: &HeaderMap, f: F) -> ScimResult<Value>
+/// Read-modify-write with retries on concurrent changes
+/// ([`domain_groups::scim_update`]); `f` maps the current resource to the
+/// wanted input. The `If-Match` precondition is checked on each read.
+async fn modify<F>(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: Uuid,
+    headers: &HeaderMap,
+    f: F,
+) -> ScimResult<Value>
 where
-    F: Fn(&Value) -> ScimResult<GroupInput>,
+    F: Fn(&Value) -> ScimResult<ScimGroupInput>,
 {
     let org = default_org(state).await?;
-    let deadline = std::time::Instant::now() + super::RETRY_FOR;
-    let mut attempt = 0;
-    loop {
-        let (g, members, current) = load(state, org, id).await?;
+    let base = base_url(state);
+    domain_groups::scim_update(state, ctx, org, id, |(g, members)| {
+        let current = render(&base, g, members);
         check_if_match(headers, &current)?;
-        let want = f(&current)?;
-        let have: BTreeSet<Uuid> = members.into_iter().collect();
-        let add: Vec<Uuid> = want.members.difference(&have).copied().collect();
-        let remove: Vec<Uuid> = have.difference(&want.members).copied().collect();
-        let current_display = current["displayName"].as_str().unwrap_or_default();
-        let rename = want.display_name != current_display
-            && derive_group_name(&want.display_name) != derive_group_name(current_display);
-        let names = rename.then(|| name_candidates(&want.display_name));
-        match state
-            .store
-            .scim_update_group(
-                org,
-                id,
-                g.group.updated_at,
-                names.as_deref(),
-                &want.display_name,
-                want.external_id.as_deref(),
-                &add,
-                &remove,
-            )
-            .await
-        {
-            Ok(_) => return Ok(load(state, org, id).await?.2),
-            // Changed meanwhile, or (PostgreSQL) the derived name was
-            // taken by a concurrent create or rename: redo on fresh data.
-            Err(StoreError::Conflict(c))
-                if (c == store::scim::STALE || c.contains(GROUP_NAME_TAKEN))
-                    && std::time::Instant::now() < deadline =>
-            {
-                attempt += 1;
-                super::retry_pause(attempt).await;
-            }
-            Err(StoreError::Conflict(c)) if c == store::scim::STALE => break,
-            Err(StoreError::NotFound) => {
-                return Err(ScimError::not_found("Group", &id.to_string()))
-            }
-            Err(e) => return Err(e.into()),
+        f(&current)
+    })
+    .await
+    .map_err(|e: ScimError| {
+        if e.status == StatusCode::NOT_FOUND {
+            ScimError::not_found("Group", &id.to_string())
+        } else {
+            e
         }
-    }
-    Err(ScimError::new(
-        StatusCode::CONFLICT,
-        "uniqueness",
-        "the group is being changed concurrently; retry",
-    ))
+    })?;
+    Ok(load(state, org, id).await?.1)
 }
 
 /// `PUT /Groups/{id}` (RFC 7644 §3.5.1): replaces `displayName`,
@@ -365,6 +254,7 @@ where
 pub async fn put_group(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -374,7 +264,7 @@ pub async fn put_group(
     let id = parse_id("Group", &id)?;
     let g: ScimGroup = typed(body)?;
     input(g.clone())?;
-    let v = modify(&state, id, &headers, |_| input(g.clone())).await?;
+    let v = modify(&state, &ctx, id, &headers, |_| input(g.clone())).await?;
     Ok(respond(StatusCode::OK, v, &attrs))
 }
 
@@ -390,6 +280,7 @@ pub async fn put_group(
 pub async fn patch_group(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -400,7 +291,7 @@ pub async fn patch_group(
     let p: ScimPatchOp = typed(body)?;
     super::patch::check_ops(&p.operations)?;
     let schema = discovery::group();
-    let v = modify(&state, id, &headers, |current| {
+    let v = modify(&state, &ctx, id, &headers, |current| {
         let mut doc = current.clone();
         for op in &p.operations {
             super::patch::apply(&mut doc, schema, op)?;
@@ -419,37 +310,17 @@ pub async fn patch_group(
 pub async fn delete_group(
     _auth: ScimAuth,
     State(state): State<AppState>,
+    ctx: AuditContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
     let id = parse_id("Group", &id)?;
     let org = default_org(&state).await?;
-    let (_, _, current) = load(&state, org, id).await?;
+    let (g, current) = load(&state, org, id).await?;
     check_if_match(&headers, &current)?;
-    match state.store.delete_group(id).await {
-        Ok(()) => {
-            tracing::info!(group = %id, "scim: group deleted");
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        Err(StoreError::NotFound) => Err(ScimError::not_found("Group", &id.to_string())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group_names() {
-        assert_eq!(derive_group_name("Engineering"), "Engineering");
-        assert_eq!(derive_group_name("  Dev Ops / EU  "), "Dev-Ops-EU");
-        assert_eq!(derive_group_name("Ünïcode"), "n-code");
-        assert_eq!(derive_group_name("!!!"), "group");
-        assert_eq!(derive_group_name("everyone"), "everyone-group");
-        assert_eq!(derive_group_name(&"a".repeat(100)).len(), MAX_GROUP_NAME);
-        for n in name_candidates("x y") {
-            assert!(is_valid_group_name(&n), "{n}");
-        }
-    }
+    domain_groups::scim_delete(&state, &ctx, &g.group)
+        .await
+        .map_err(scim_err(id))?;
+    tracing::info!(group = %id, "scim: group deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,5 +4,6 @@
 //! over time.
 
 pub mod audit;
+pub mod groups;
 pub mod organizations;
 pub mod users;
