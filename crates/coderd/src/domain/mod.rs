@@ -14,8 +14,12 @@
 //! suspend/activate, site roles, password login/logout and the dormancy
 //! job go through it. Other operations still live in their handlers.
 
+pub mod apikeys;
+pub mod appearance;
 pub mod audit;
+pub mod licenses;
 pub mod lookup;
+pub mod organizations;
 pub mod users;
 
 use codersdk::ValidationError;

@@ -3,6 +3,8 @@
 //! split of issue 11; the existing `*_to_sdk` helpers in `api/` move here
 //! over time.
 
+pub mod apikeys;
 pub mod audit;
+pub mod licenses;
 pub mod organizations;
 pub mod users;
