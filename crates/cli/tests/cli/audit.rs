@@ -48,6 +48,29 @@ async fn audit_list_reads_back_the_admin_work(url: String, ca: coderd::testutil:
         Some("".into())
     );
 
+    // Quoted values pass through the CLI's `-q` as upstream's search
+    // query reads them.
+    let out = admin
+        .run(&[
+            "audit",
+            "list",
+            "-q",
+            r#"resource_target:"alice" action:"write""#,
+            "-o",
+            "json",
+        ])
+        .await
+        .success()
+        .stdout;
+    let page: codersdk::AuditLogResponse = serde_json::from_str(&out).expect("JSON page");
+    assert_eq!(page.count, 1, "{out}");
+    assert_eq!(page.audit_logs[0].action, "write");
+    let err = admin
+        .run(&["audit", "list", "-q", "resource_target:a:b"])
+        .await
+        .failure();
+    assert!(err.contains("can only contain 1 ':'"), "{err}");
+
     let err = admin
         .run(&["audit", "list", "-q", "action:nope"])
         .await

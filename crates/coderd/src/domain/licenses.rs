@@ -184,3 +184,12 @@ pub async fn list(state: &AppState, actor: &Actor) -> DomainResult<Option<Vec<st
     }
     Ok(Some(state.store.list_licenses().await?))
 }
+
+/// What the licenses grant (`GET /entitlements`, no login needed): the
+/// cached entitlements with `user_limit.actual` counted fresh (one
+/// `COUNT(*)`).
+pub async fn entitlements(
+    state: &AppState,
+) -> DomainResult<std::sync::Arc<codersdk::Entitlements>> {
+    Ok(state.entitlements.for_read(&state.store).await?)
+}

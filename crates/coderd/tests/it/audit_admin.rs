@@ -520,3 +520,57 @@ both_licensed!(
         );
     }
 );
+
+both_licensed!(
+    concurrent_token_creates_write_one_row_each,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        let tok = owner.token().to_owned();
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        // 20 writers, two of each name: 10 tokens made, 10 refused (409).
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let url = t.url.clone();
+                let tok = tok.clone();
+                tokio::spawn(async move {
+                    reqwest::Client::new()
+                        .post(format!("{url}/api/v2/users/me/keys/tokens"))
+                        .header("Coder-Session-Token", tok)
+                        .json(&json!({ "token_name": format!("t{}", i % 10) }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        statuses.sort();
+        assert_eq!(statuses, [vec![201; 10], vec![409; 10]].concat());
+        let got = rows(
+            &audit(&t, &tok, "resource_type:api_key action:create", "").await,
+            10,
+        );
+        let mut targets: Vec<String> = got
+            .iter()
+            .map(|r| r["resource_target"].as_str().unwrap().to_owned())
+            .collect();
+        targets.sort();
+        let want: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+        assert_eq!(targets, want);
+        let tokens = t
+            .raw(
+                Method::GET,
+                "/api/v2/users/me/keys/tokens",
+                Some(&tok),
+                None,
+            )
+            .await;
+        tokens.expect(200);
+        assert_eq!(tokens.json.as_array().unwrap().len(), 10);
+    }
+);
