@@ -303,9 +303,7 @@ pub async fn get_user(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    auth.require(Action::Read, &Resource::User.any())
-        .map_err(|_| ApiError::not_found())?;
+    let u = domain::users::get(&state, &auth.actor(), &auth.user, &user).await?;
     Ok(Json(user_with_orgs(&state, &u).await?))
 }
 

@@ -12,7 +12,9 @@
 //!
 //! This is the first slice (issue 11): user creation (REST and SCIM),
 //! suspend/activate, site roles, password login/logout and the dormancy
-//! job go through it. Other operations still live in their handlers.
+//! job go through it, and so do licenses, appearance, API tokens and
+//! organization member roles. Other operations still live in their
+//! handlers.
 
 pub mod apikeys;
 pub mod appearance;

@@ -826,3 +826,19 @@ pub async fn scim_memberships(
 ) -> DomainResult<Vec<store::scim::ScimMembership>> {
     Ok(state.store.scim_memberships_of_users(org, user_ids).await?)
 }
+
+/// One user by `{user}` (`me`, a UUID or a username; see
+/// [`super::lookup::resolve_user`] for the 400 on an unknown one); 404
+/// stock unless the actor may read users.
+pub async fn get(
+    state: &AppState,
+    actor: &Actor,
+    me: &store::User,
+    raw: &str,
+) -> DomainResult<store::User> {
+    let u = super::lookup::resolve_user(state, me, raw).await?;
+    if !actor.can(Action::Read, &Resource::User.any()) {
+        return Err(DomainError::not_found());
+    }
+    Ok(u)
+}
