@@ -209,54 +209,44 @@ impl Store {
              AND ($11 IS NULL OR organization_id = $11)";
         let rt = f.resource_type.map(|r| r.as_str());
         let action = f.action.map(|a| a.as_str());
-        let mut c = self.acquire().await?;
-        let mut conn = c.conn();
-        let count_sql = format!("SELECT COUNT(*) FROM audit_logs WHERE {filter}");
-        let (count,): (i64,) = q_one!(
-            &mut conn,
-            (i64,),
-            &count_sql,
-            rt,
-            f.resource_id,
-            &f.resource_target,
-            action,
-            f.user_id,
-            &f.username,
-            &f.email,
-            f.date_from,
-            f.date_to,
-            f.request_id,
-            f.organization_id
-        )?;
-        if count == 0 {
-            return Ok((Vec::new(), 0));
-        }
         let limit = if f.limit <= 0 {
             DEFAULT_AUDIT_PAGE
         } else {
             f.limit
         };
+        // The count and the page bind the same filter values ($1-$11).
+        macro_rules! filtered {
+            ($q:ident, $conn:expr, $t:ty, $sql:expr $(, $extra:expr)*) => {
+                $q!(
+                    $conn,
+                    $t,
+                    $sql,
+                    rt,
+                    f.resource_id,
+                    &f.resource_target,
+                    action,
+                    f.user_id,
+                    &f.username,
+                    &f.email,
+                    f.date_from,
+                    f.date_to,
+                    f.request_id,
+                    f.organization_id
+                    $(, $extra)*
+                )
+            };
+        }
+        let mut c = self.acquire().await?;
+        let mut conn = c.conn();
+        let count_sql = format!("SELECT COUNT(*) FROM audit_logs WHERE {filter}");
+        let (count,): (i64,) = filtered!(q_one, &mut conn, (i64,), &count_sql)?;
+        if count == 0 {
+            return Ok((Vec::new(), 0));
+        }
         let sql = format!(
             "SELECT {COLS} FROM audit_logs WHERE {filter} ORDER BY time DESC, id LIMIT $12 OFFSET $13"
         );
-        let rows = q_all!(
-            &mut conn,
-            AuditLog,
-            &sql,
-            rt,
-            f.resource_id,
-            &f.resource_target,
-            action,
-            f.user_id,
-            &f.username,
-            &f.email,
-            f.date_from,
-            f.date_to,
-            f.request_id,
-            f.organization_id,
-            limit,
-            f.offset.max(0)
-        )?;
+        let rows = filtered!(q_all, &mut conn, AuditLog, &sql, limit, f.offset.max(0))?;
         Ok((rows, count))
     }
 
@@ -282,3 +272,7 @@ impl Store {
         }
     }
 }
+
+/// Builds the audit row of a change from the one row it wrote (an insert
+/// or a delete), in the change's transaction; `None` writes no row.
+pub type AuditRowHook<'a, T> = &'a (dyn Fn(&T) -> Option<AuditLog> + Send + Sync);

@@ -509,25 +509,7 @@ impl Store {
 
     /// Stores a new key (its secret already hashed).
     pub async fn insert_api_key(&self, k: &ApiKey) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        q_exec!(
-            &mut c.conn(),
-            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
-             updated_at, login_type, lifetime_seconds, token_name, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &k.id,
-            &k.hashed_secret,
-            k.user_id,
-            k.last_used,
-            k.expires_at,
-            k.created_at,
-            k.updated_at,
-            &k.login_type,
-            k.lifetime_seconds,
-            &k.token_name,
-            &k.scope
-        )?;
-        Ok(())
+        self.insert_api_key_audited(k, None).await
     }
 
     /// The session lookup: key, user and memberships in one indexed query.
@@ -808,23 +790,7 @@ impl Store {
             key.user_id,
             last_seen_at
         )?;
-        q_exec!(
-            &mut c,
-            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
-             updated_at, login_type, lifetime_seconds, token_name, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &key.id,
-            &key.hashed_secret,
-            key.user_id,
-            key.last_used,
-            key.expires_at,
-            key.created_at,
-            key.updated_at,
-            &key.login_type,
-            key.lifetime_seconds,
-            &key.token_name,
-            &key.scope
-        )?;
+        insert_api_key(&mut c, key).await?;
         crate::audit::maybe_insert(&mut c, audit().as_ref()).await?;
         tx.commit().await
     }
@@ -941,5 +907,105 @@ impl Store {
         )?;
         crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await
+    }
+}
+
+pub(crate) async fn insert_api_key(c: &mut Conn<'_>, k: &ApiKey) -> StoreResult<()> {
+    q_exec!(
+        c,
+        "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
+         updated_at, login_type, lifetime_seconds, token_name, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &k.id,
+        &k.hashed_secret,
+        k.user_id,
+        k.last_used,
+        k.expires_at,
+        k.created_at,
+        k.updated_at,
+        &k.login_type,
+        k.lifetime_seconds,
+        &k.token_name,
+        &k.scope
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new key (its secret already hashed) and writes `audit` (if
+    /// any) in the same transaction. A token name the user already has
+    /// comes back as `Conflict` (`api_keys_token_name_idx`; the only unique
+    /// index a fresh random key id can hit).
+    pub async fn insert_api_key_audited(
+        &self,
+        k: &ApiKey,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        insert_api_key(&mut c, k).await?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
+        tx.commit().await
+    }
+
+    /// Deletes a key of `user_id` and writes the row `audit` builds from
+    /// the deleted key, in one transaction; returns the deleted key.
+    /// `NotFound` (and no row) when the user has no such key.
+    pub async fn delete_api_key_returning_audited(
+        &self,
+        user_id: Uuid,
+        id: &str,
+        audit: crate::AuditRowHook<'_, ApiKey>,
+    ) -> StoreResult<ApiKey> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let key: Option<ApiKey> = q_opt!(
+            &mut c,
+            ApiKey,
+            "DELETE FROM api_keys WHERE id = $1 AND user_id = $2 RETURNING *",
+            id,
+            user_id
+        )?;
+        let key = key.ok_or(StoreError::NotFound)?;
+        crate::audit::maybe_insert(&mut c, audit(&key).as_ref()).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// [`Store::update_member_roles`] that reads the membership before the
+    /// change (locked on PostgreSQL) and writes the row `audit` builds from
+    /// it and the updated one, in the same transaction. `NotFound` when the
+    /// user is not a member.
+    pub async fn update_member_roles_audited(
+        &self,
+        organization_id: Uuid,
+        user_id: Uuid,
+        roles: &[String],
+        audit: AuditHook<'_, OrganizationMember>,
+    ) -> StoreResult<OrganizationMember> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let lock = if matches!(c, Conn::Postgres(_)) {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2{lock}"
+        );
+        let old = q_one!(&mut c, OrganizationMember, &sql, organization_id, user_id)?;
+        let new = q_one!(
+            &mut c,
+            OrganizationMember,
+            "UPDATE organization_members SET roles = $3, updated_at = $4 \
+             WHERE organization_id = $1 AND user_id = $2 RETURNING *",
+            organization_id,
+            user_id,
+            StringList(roles.to_vec()).to_json(),
+            crate::now()
+        )?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 }

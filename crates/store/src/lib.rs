@@ -33,7 +33,7 @@ pub mod templates;
 pub mod types;
 pub mod workspaces;
 
-pub use audit::{AuditAction, AuditLog, AuditLogFilter, ResourceType};
+pub use audit::{AuditAction, AuditLog, AuditLogFilter, AuditRowHook, ResourceType};
 pub use db::{Backend, Store, StoreOptions};
 pub use error::{StoreError, StoreResult};
 pub use groups::{AuditedGroup, Group, GroupAudit, GroupMember, GroupUpdate};

@@ -2,7 +2,9 @@
 //! 1.8, 1.9): the audit log, newest first, for owners and auditors.
 //!
 //! `q` follows upstream's `searchquery.AuditLogs`: the query is
-//! lower-cased and split on spaces (double quotes keep a value together);
+//! lower-cased and split on spaces, then each term on `:`, outside double
+//! quotes (which keep a value together and are dropped:
+//! `resource_target:"a:b c"`);
 //! `key:value` terms filter, and the other words, joined, are a
 //! `resource_type`. Keys: `resource_type`, `resource_id`,
 //! `resource_target`, `action`, `username` (`me` is the caller), `email`,
@@ -55,21 +57,26 @@ const BUILD_REASONS: &[&str] = &[
     "autodelete",
 ];
 
-/// Splits a query as upstream's `searchTerms`: spaces separate terms,
-/// double quotes keep one together (and are dropped).
-fn split_terms(q: &str) -> Vec<String> {
+/// Splits `s` on `delim` outside double quotes (upstream's
+/// `splitQueryParameterByDelimiter`): the quotes are kept when `keep_quotes`
+/// (the first pass, on spaces), else dropped (the second, on `:`), so
+/// `resource_target:"a:b c"` is one term with the value `a:b c`.
+fn split_outside_quotes(s: &str, delim: char, keep_quotes: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
-    for c in q.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
+    for c in s.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            if keep_quotes {
+                cur.push(c);
             }
-            c => cur.push(c),
+        } else if c == delim && !quoted {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
         }
     }
     if !cur.is_empty() {
@@ -133,25 +140,28 @@ async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed
     let q = q.to_lowercase();
     let mut values: Vec<(String, String)> = Vec::new();
     let mut words: Vec<String> = Vec::new();
-    for term in split_terms(&q) {
-        if !term.contains(':') {
-            words.push(term);
-            continue;
-        }
+    for term in split_outside_quotes(&q, ' ', true) {
         if term.starts_with(':') || term.ends_with(':') {
             return Err(invalid(vec![entry(
                 "q",
                 format!("Query element {term:?} cannot start or end with ':'"),
             )]));
         }
-        let parts: Vec<&str> = term.split(':').collect();
-        if parts.len() > 2 {
-            return Err(invalid(vec![entry(
-                "q",
-                format!("Query element {term:?} can only contain 1 ':'"),
-            )]));
+        let mut parts = split_outside_quotes(&term, ':', false);
+        match parts.len() {
+            0 => {}
+            1 => words.push(parts.remove(0)),
+            2 => {
+                let v = parts.remove(1);
+                values.push((parts.remove(0), v));
+            }
+            _ => {
+                return Err(invalid(vec![entry(
+                    "q",
+                    format!("Query element {term:?} can only contain 1 ':'"),
+                )]))
+            }
         }
-        values.push((parts[0].to_owned(), parts[1].to_owned()));
     }
     if !words.is_empty() {
         values.push(("resource_type".into(), words.join(" ")));
@@ -270,13 +280,12 @@ async fn parse_query(state: &AppState, auth: &Auth, q: &str) -> ApiResult<Parsed
     if let Some(v) = org {
         match Uuid::parse_str(&v) {
             Ok(id) => f.organization_id = Some(id),
-            Err(_) => match state.store.get_organization_by_name(&v).await {
-                Ok(o) => f.organization_id = Some(o.id),
-                Err(store::StoreError::NotFound) => all.push(entry(
+            Err(_) => match domain::organizations::by_name(state, &v).await? {
+                Some(o) => f.organization_id = Some(o.id),
+                None => all.push(entry(
                     "organization",
                     format!("Query param \"organization\" has invalid value: organization {v:?} either does not exist, or you are unauthorized to view it"),
                 )),
-                Err(e) => return Err(e.into()),
             },
         }
     }
@@ -337,4 +346,24 @@ pub async fn get_audit_logs(
     parsed.filter.offset = offset;
     let page = domain::audit::list(&state, &actor, &parsed.filter).await?;
     Ok(Json(crate::view::audit::render(&page)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_outside_quotes;
+
+    #[test]
+    fn quoted_values_keep_spaces_and_colons() {
+        let terms =
+            split_outside_quotes(r#"action:create resource_target:"a:b c"  user"#, ' ', true);
+        assert_eq!(
+            terms,
+            ["action:create", r#"resource_target:"a:b c""#, "user"]
+        );
+        assert_eq!(
+            split_outside_quotes(&terms[1], ':', false),
+            ["resource_target", "a:b c"]
+        );
+        assert_eq!(split_outside_quotes("a:b:c", ':', false), ["a", "b", "c"]);
+    }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use codersdk::Entitlements;
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain;
+use crate::error::ApiResult;
 use crate::extract::Json;
 use crate::state::AppState;
 
@@ -17,10 +18,5 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/v2/entitlements", tag = "Enterprise",
     responses((status = 200, body = Entitlements)))]
 pub async fn get_entitlements(State(state): State<AppState>) -> ApiResult<Json<Arc<Entitlements>>> {
-    let current = state
-        .entitlements
-        .for_read(&state.store)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(current))
+    Ok(Json(domain::licenses::entitlements(&state).await?))
 }

@@ -10,12 +10,11 @@ use codersdk::{
 };
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{self, AuditContext};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
-use crate::rbac::{self, Action, Resource};
 use crate::state::AppState;
-use crate::view::organizations::{member_to_sdk, to_sdk};
-use crate::view::users::site_roles;
+use crate::view::organizations::{member_to_sdk, member_with_user_to_sdk, to_sdk};
 
 /// `GET /organizations`: the organizations the caller may read.
 #[utoipa::path(get, path = "/api/v2/organizations", tag = "Organizations",
@@ -24,16 +23,8 @@ pub async fn get_organizations(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<Json<Vec<Organization>>> {
-    let orgs = state.store.list_organizations().await?;
-    Ok(Json(
-        orgs.iter()
-            .filter(|o| {
-                auth.subject
-                    .can(Action::Read, &Resource::Organization.in_org(o.id))
-            })
-            .map(to_sdk)
-            .collect(),
-    ))
+    let orgs = domain::organizations::list(&state, &auth.actor(), None).await?;
+    Ok(Json(orgs.iter().map(to_sdk).collect()))
 }
 
 /// `GET /organizations/{organization}` (id, name or `default`).
@@ -46,7 +37,7 @@ pub async fn get_organization(
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Organization>> {
     Ok(Json(to_sdk(
-        &crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?,
+        &domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?,
     )))
 }
 
@@ -60,17 +51,9 @@ pub async fn get_user_organizations(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<Vec<Organization>>> {
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    let orgs = state.store.list_organizations_by_user(u.id).await?;
-    Ok(Json(
-        orgs.iter()
-            .filter(|o| {
-                auth.subject
-                    .can(Action::Read, &Resource::Organization.in_org(o.id))
-            })
-            .map(to_sdk)
-            .collect(),
-    ))
+    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
+    let orgs = domain::organizations::list(&state, &auth.actor(), Some(&u)).await?;
+    Ok(Json(orgs.iter().map(to_sdk).collect()))
 }
 
 /// `GET /organizations/{organization}/members`: members with their user
@@ -83,34 +66,16 @@ pub async fn get_organization_members(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<OrganizationMemberWithUserData>>> {
-    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    if !auth
-        .subject
-        .can(Action::Read, &Resource::OrganizationMember.in_org(org.id))
-    {
-        return Err(ApiError::not_found());
-    }
-    let members = state.store.list_organization_members(org.id).await?;
-    Ok(Json(
-        members
-            .iter()
-            .map(|m| OrganizationMemberWithUserData {
-                member: member_to_sdk(&m.member),
-                username: m.user.username.clone(),
-                name: m.user.name.clone(),
-                avatar_url: m.user.avatar_url.clone(),
-                email: m.user.email.clone(),
-                status: crate::view::users::sdk_status(m.user.status),
-                login_type: codersdk::LoginType::parse(&m.user.login_type),
-                global_roles: site_roles(&m.user.rbac_roles.0),
-            })
-            .collect(),
-    ))
+    let actor = auth.actor();
+    let org = domain::lookup::resolve_org(&state, &actor, &organization).await?;
+    let members = domain::organizations::members(&state, &actor, &org).await?;
+    Ok(Json(members.iter().map(member_with_user_to_sdk).collect()))
 }
 
 /// `PUT /organizations/{organization}/members/{user}/roles`: replaces the
 /// member's organization roles. Unknown role -> 400; a role the caller may
-/// not grant -> 403; own roles -> 400; a non-member -> 404.
+/// not grant -> 403; own roles -> 400; a non-member -> 404. Writes an
+/// `organization_member` `write` audit row.
 #[utoipa::path(put, path = "/api/v2/organizations/{organization}/members/{user}/roles", tag = "Members",
     params(("organization" = String, Path, description = "Organization ID, name, or default"),
            ("user" = String, Path, description = "User ID, username, or me")),
@@ -119,53 +84,14 @@ pub async fn get_organization_members(
 pub async fn put_member_roles(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path((organization, user)): Path<(String, String)>,
     Json(req): Json<UpdateRoles>,
 ) -> ApiResult<Json<OrganizationMember>> {
-    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    auth.require(Action::Update, &Resource::RoleAssignment.in_org(org.id))?;
-    if u.id == auth.user.id {
-        return Err(ApiError::bad_request(
-            "You cannot change your own organization roles.",
-        ));
-    }
-    let current = state.store.get_organization_member(org.id, u.id).await?;
-    let mut wanted: Vec<String> = Vec::new();
-    for r in &req.roles {
-        if !rbac::ORG_ROLES.contains(&r.as_str()) {
-            return Err(
-                ApiError::bad_request(format!("Invalid role name {r:?}.")).detail(format!(
-                    "Organization roles are: {}.",
-                    rbac::ORG_ROLES.join(", ")
-                )),
-            );
-        }
-        if r != rbac::ORG_MEMBER && !wanted.contains(r) {
-            wanted.push(r.clone());
-        }
-    }
-    let have: Vec<String> = current
-        .roles
-        .0
-        .iter()
-        .filter(|r| *r != rbac::ORG_MEMBER)
-        .cloned()
-        .collect();
-    for changed in wanted
-        .iter()
-        .filter(|r| !have.contains(r))
-        .chain(have.iter().filter(|r| !wanted.contains(r)))
-    {
-        if !auth.subject.can_assign_org_role(org.id, changed) {
-            return Err(ApiError::forbidden().detail(format!(
-                "You are not allowed to assign or remove the role {changed:?}."
-            )));
-        }
-    }
-    let updated = state
-        .store
-        .update_member_roles(org.id, u.id, &wanted)
-        .await?;
+    let actor = auth.actor();
+    let org = domain::lookup::resolve_org(&state, &actor, &organization).await?;
+    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
+    let updated =
+        domain::organizations::set_member_roles(&state, &actor, &ctx, &org, &u, &req.roles).await?;
     Ok(Json(member_to_sdk(&updated)))
 }

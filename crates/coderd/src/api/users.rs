@@ -15,28 +15,19 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::validate::{self, Validator};
-use crate::auth::{Auth, NewToken};
+use crate::auth::Auth;
 use crate::domain::{self, AuditContext};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::rbac::{self, Action, Resource};
+use crate::rbac::{Action, Resource};
 use crate::state::AppState;
 use crate::view::users::{store_status, to_sdk, user_with_orgs, users_with_orgs};
-
-/// Maps a unique violation on `users` to upstream's 409.
-fn user_conflict(e: store::StoreError) -> ApiError {
-    if matches!(e, store::StoreError::Conflict(_)) {
-        ApiError::conflict("User already exists.")
-    } else {
-        e.into()
-    }
-}
 
 /// `GET /users/first`: 200 once the first user exists, else 404.
 #[utoipa::path(get, path = "/api/v2/users/first", tag = "Users",
     responses((status = 200, body = Message), (status = 404, body = Message)))]
 pub async fn get_first_user(State(state): State<AppState>) -> ApiResult<Json<Message>> {
-    if state.store.has_users().await? {
+    if domain::users::first_user_exists(&state).await? {
         Ok(Json(Message::message(
             "The initial user has already been created!",
         )))
@@ -57,16 +48,11 @@ pub async fn post_first_user(
     State(state): State<AppState>,
     Json(req): Json<CreateFirstUserRequest>,
 ) -> ApiResult<(StatusCode, Json<CreateFirstUserResponse>)> {
-    if state.store.has_users().await? {
+    if domain::users::first_user_exists(&state).await? {
         return Err(ApiError::conflict(
             "The initial user has already been created.",
         ));
     }
-    let org_name = if req.organization.is_empty() {
-        "coder".to_owned()
-    } else {
-        req.organization.clone()
-    };
     Validator::new()
         .required("email", &req.email)
         .email("email", &req.email)
@@ -77,39 +63,17 @@ pub async fn post_first_user(
         .username("organization", &req.organization)
         .finish()?;
     validate::password("password", &req.password)?;
-    let now = store::now();
-    let org = store::Organization {
-        id: Uuid::new_v4(),
-        name: org_name.clone(),
-        display_name: org_name,
-        description: String::new(),
-        icon: String::new(),
-        is_default: true,
-        created_at: now,
-        updated_at: now,
-    };
-    let user = domain::users::new_user_row(
-        &req.email,
-        &req.username,
-        &req.name,
-        hash_password(&state, &req.password).await?,
-        LoginType::Password.as_str(),
-        vec![rbac::OWNER.to_owned()],
-        store::UserStatus::Active,
-    );
-    match state
-        .store
-        .create_first_user(&org, &user, &[rbac::ORG_ADMIN.to_owned()])
-        .await
-    {
-        Ok(()) => {}
-        Err(store::StoreError::Conflict(c)) if c == "first_user" => {
-            return Err(ApiError::conflict(
-                "The initial user has already been created.",
-            ))
-        }
-        Err(e) => return Err(user_conflict(e)),
-    }
+    let (user, org) = domain::users::create_first_user(
+        &state,
+        domain::users::FirstUser {
+            email: req.email,
+            username: req.username,
+            name: req.name,
+            password: req.password,
+            organization: req.organization,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreateFirstUserResponse {
@@ -117,48 +81,6 @@ pub async fn post_first_user(
             organization_id: org.id,
         }),
     ))
-}
-
-/// Hashes a password off the async threads (PBKDF2 is deliberately slow).
-pub async fn hash_password(state: &AppState, password: &str) -> ApiResult<String> {
-    if password.is_empty() {
-        return Ok(String::new());
-    }
-    let iterations = state.config.password_hash_iterations;
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || crate::userpassword::hash(&password, iterations))
-        .await
-        .map_err(ApiError::internal)
-}
-
-/// Mints and stores a key; returns the whole token.
-pub async fn create_key(
-    state: &AppState,
-    user_id: Uuid,
-    login_type: &str,
-    lifetime: std::time::Duration,
-    token_name: &str,
-) -> Result<String, store::StoreError> {
-    let t = NewToken::generate();
-    let now = store::now();
-    let lifetime_secs = lifetime.as_secs() as i64;
-    state
-        .store
-        .insert_api_key(&store::ApiKey {
-            id: t.id.clone(),
-            hashed_secret: t.hashed_secret.clone(),
-            user_id,
-            last_used: now,
-            expires_at: now + chrono::Duration::seconds(lifetime_secs),
-            created_at: now,
-            updated_at: now,
-            login_type: login_type.to_owned(),
-            lifetime_seconds: lifetime_secs,
-            token_name: token_name.to_owned(),
-            scope: "all".into(),
-        })
-        .await?;
-    Ok(t.token())
 }
 
 fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
@@ -283,11 +205,10 @@ pub async fn get_users(
     auth: Auth,
     Query(q): Query<UsersQuery>,
 ) -> ApiResult<Json<GetUsersResponse>> {
-    auth.require(Action::Read, &Resource::User.any())?;
     let mut f = parse_user_query(&q.q)?;
     (f.limit, f.offset) = validate::paging(q.limit, q.offset)?;
     f.after_id = q.after_id;
-    let (users, count) = state.store.list_users(&f).await?;
+    let (users, count) = domain::users::list(&state, &auth.actor(), &f).await?;
     Ok(Json(GetUsersResponse {
         users: users_with_orgs(&state, &users).await?,
         count,
@@ -382,9 +303,7 @@ pub async fn get_user(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    auth.require(Action::Read, &Resource::User.any())
-        .map_err(|_| ApiError::not_found())?;
+    let u = domain::users::get(&state, &auth.actor(), &auth.user, &user).await?;
     Ok(Json(user_with_orgs(&state, &u).await?))
 }
 
@@ -395,7 +314,7 @@ async fn set_status(
     raw: &str,
     status: UserStatus,
 ) -> ApiResult<Json<User>> {
-    let u = crate::domain::lookup::resolve_user(state, &auth.user, raw).await?;
+    let u = domain::lookup::resolve_user(state, &auth.user, raw).await?;
     let updated =
         domain::users::set_status(state, &auth.actor(), ctx, &u, store_status(status)).await?;
     Ok(Json(user_with_orgs(state, &updated).await?))
@@ -439,16 +358,8 @@ pub async fn get_user_roles(
     auth: Auth,
     Path(user): Path<String>,
 ) -> ApiResult<Json<UserRoles>> {
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    auth.require(Action::Read, &Resource::RoleAssignment.any())?;
-    let memberships = state.store.memberships_of_users(&[u.id]).await?;
-    let subject = rbac::subject(
-        u.id,
-        &u.rbac_roles.0,
-        memberships
-            .into_iter()
-            .map(|m| (m.organization_id, m.roles.0)),
-    );
+    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
+    let subject = domain::users::roles_of(&state, &auth.actor(), &u).await?;
     Ok(Json(UserRoles {
         roles: subject.site_roles,
         organization_roles: subject.org_roles.into_iter().collect(),
@@ -469,7 +380,7 @@ pub async fn put_user_roles(
     Path(user): Path<String>,
     Json(req): Json<UpdateRoles>,
 ) -> ApiResult<Json<User>> {
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
+    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     let updated = domain::users::set_roles(&state, &auth.actor(), &ctx, &u, &req.roles).await?;
     Ok(Json(user_with_orgs(&state, &updated).await?))
 }
@@ -490,7 +401,7 @@ pub async fn put_user_password(
     Path(user): Path<String>,
     Json(req): Json<UpdateUserPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
+    let u = domain::lookup::resolve_user(&state, &auth.user, &user).await?;
     auth.require(Action::Update, &Resource::UserData.owned_by(u.id))?;
     if u.login_type != "password" {
         return Err(ApiError::bad_request(

@@ -89,7 +89,18 @@ impl Auditable for store::User {
 /// `new`: only fields whose values differ.
 pub fn diff<T: Auditable>(old: Option<&T>, new: &T) -> Map<String, Value> {
     let old = old.map(T::audit_fields).unwrap_or_else(T::zero_fields);
-    let new = new.audit_fields();
+    diff_fields(old, new.audit_fields())
+}
+
+/// Upstream's diff of a deleted resource: `old` against the zero value.
+pub fn diff_deleted<T: Auditable>(old: &T) -> Map<String, Value> {
+    diff_fields(old.audit_fields(), T::zero_fields())
+}
+
+fn diff_fields(
+    old: Vec<(&'static str, Field, Value)>,
+    new: Vec<(&'static str, Field, Value)>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for ((name, how, o), (_, _, n)) in old.into_iter().zip(new) {
         if o == n {
@@ -102,6 +113,34 @@ pub fn diff<T: Auditable>(old: Option<&T>, new: &T) -> Map<String, Value> {
         out.insert(name.to_owned(), v);
     }
     out
+}
+
+/// Collects the rows a store hook built inside a transaction, to log them
+/// ([`emit`]) once it committed.
+#[derive(Default)]
+pub struct Written(pub(crate) std::sync::Mutex<Vec<store::AuditLog>>);
+
+impl Written {
+    /// Remembers `row` (if any) and hands it back to the store.
+    pub fn keep(&self, row: Option<store::AuditLog>) -> Option<store::AuditLog> {
+        if let Some(r) = &row {
+            self.0.lock().expect("audit rows lock").push(r.clone());
+        }
+        row
+    }
+
+    /// The newest row kept so far, if any.
+    pub fn last(&self) -> Option<store::AuditLog> {
+        self.0.lock().expect("audit rows lock").last().cloned()
+    }
+
+    /// Logs every kept row (after the commit), once.
+    pub fn emit(&self) {
+        let rows = std::mem::take(&mut *self.0.lock().expect("audit rows lock"));
+        for r in &rows {
+            emit(r);
+        }
+    }
 }
 
 /// What is audited: the resource, the action, the outcome.

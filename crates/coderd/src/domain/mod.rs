@@ -12,11 +12,17 @@
 //!
 //! This is the first slice (issue 11): user creation (REST and SCIM),
 //! suspend/activate, site roles, password login/logout and the dormancy
-//! job go through it. Other operations still live in their handlers.
+//! job go through it, and so do licenses, appearance, API tokens and
+//! organization member roles. Other operations still live in their
+//! handlers.
 
+pub mod apikeys;
+pub mod appearance;
 pub mod audit;
 pub mod groups;
+pub mod licenses;
 pub mod lookup;
+pub mod organizations;
 pub mod template_acl;
 pub mod users;
 

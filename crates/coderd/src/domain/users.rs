@@ -2,33 +2,32 @@
 //! site roles, password login and logout, and the dormancy job's pass.
 //! Each writes its audit row (coder-now 1.6, 1.12) in its transaction.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use store::{AuditAction, ResourceType, StoreError, UserStatus};
 use uuid::Uuid;
 
-use super::audit::{self, Entry};
+use super::audit::{self, Entry, Written};
 use super::{Actor, AuditContext, DomainError, DomainResult, Refusal, Subsystem};
 use crate::rbac::{self, Action, Resource};
 use crate::state::AppState;
 
-/// Collects the rows a store hook built, to log them once committed.
-#[derive(Default)]
-struct Written(Mutex<Vec<store::AuditLog>>);
-
-impl Written {
-    fn keep(&self, row: Option<store::AuditLog>) -> Option<store::AuditLog> {
-        if let Some(r) = &row {
-            self.0.lock().expect("audit rows lock").push(r.clone());
-        }
-        row
-    }
-
-    fn emit(self) {
-        for r in self.0.into_inner().expect("audit rows lock") {
-            audit::emit(&r);
-        }
+/// The hook of a user write: a `user` `write` row by `actor` with the
+/// diff of the user before and after and `status_code`, kept in `written`.
+fn user_write_hook<'a>(
+    state: &'a AppState,
+    actor: &'a Actor,
+    ctx: &'a AuditContext,
+    written: &'a Written,
+    status_code: u16,
+) -> impl Fn(&store::User, &store::User) -> Option<store::AuditLog> + Send + Sync + 'a {
+    move |old, new| {
+        written.keep(audit::row(
+            state,
+            actor,
+            ctx,
+            audit::user_entry(AuditAction::Write, Some(old), new, status_code),
+        ))
     }
 }
 
@@ -267,14 +266,7 @@ pub async fn set_status(
         return Err(DomainError::forbidden());
     }
     let written = Written::default();
-    let hook = |old: &store::User, new: &store::User| {
-        written.keep(audit::row(
-            state,
-            actor,
-            ctx,
-            audit::user_entry(AuditAction::Write, Some(old), new, 200),
-        ))
-    };
+    let hook = user_write_hook(state, actor, ctx, &written, 200);
     let updated = state
         .store
         .update_user_status_audited(target.id, status, &hook)
@@ -343,14 +335,7 @@ pub async fn set_roles(
         }
     }
     let written = Written::default();
-    let hook = |old: &store::User, new: &store::User| {
-        written.keep(audit::row(
-            state,
-            actor,
-            ctx,
-            audit::user_entry(AuditAction::Write, Some(old), new, 200),
-        ))
-    };
+    let hook = user_write_hook(state, actor, ctx, &written, 200);
     let updated = state
         .store
         .update_user_roles_audited(target.id, &wanted, &hook)
@@ -434,22 +419,7 @@ pub async fn login(
         .await;
     }
     let lifetime = state.config.session_duration;
-    let t = crate::auth::NewToken::generate();
-    let now = store::now();
-    let secs = lifetime.as_secs() as i64;
-    let key = store::ApiKey {
-        id: t.id.clone(),
-        hashed_secret: t.hashed_secret.clone(),
-        user_id: user.id,
-        last_used: now,
-        expires_at: now + chrono::Duration::seconds(secs),
-        created_at: now,
-        updated_at: now,
-        login_type: "password".into(),
-        lifetime_seconds: secs,
-        token_name: String::new(),
-        scope: "all".into(),
-    };
+    let key = super::apikeys::mint(user.id, "password", lifetime, "");
     let written = Written::default();
     let dormancy = Actor::System {
         subsystem: Subsystem::Dormancy,
@@ -463,7 +433,7 @@ pub async fn login(
     // newest-first order shows them as they happened.
     let login_row = || {
         let mut row = audit::row(state, &actor, ctx, login_entry(user.id, 201))?;
-        if let Some(last) = written.0.lock().expect("audit rows lock").last() {
+        if let Some(last) = written.last() {
             if row.time <= last.time {
                 row.time = last.time + chrono::Duration::microseconds(1);
             }
@@ -472,11 +442,11 @@ pub async fn login(
     };
     state
         .store
-        .login_audited(&key, state.clock.now(), &activated, &login_row)
+        .login_audited(&key.row, state.clock.now(), &activated, &login_row)
         .await?;
     written.emit();
     Ok(LoggedIn {
-        token: t.token(),
+        token: key.token,
         lifetime,
     })
 }
@@ -600,9 +570,20 @@ pub async fn activate_dormant(
     Ok(changed)
 }
 
+/// What [`scim_update`] did.
+#[derive(Clone, Debug)]
+pub enum ScimUpdate {
+    /// The user as written.
+    Updated(store::scim::ScimUser),
+    /// The row changed since it was read: read it again and retry.
+    Stale,
+    /// Unknown or deprovisioned.
+    NotFound,
+}
+
 /// SCIM PUT/PATCH of a user (RFC 7644 §3.5): replaces the SCIM data and
 /// the Coder fields derived from it if the row is still at
-/// `expected_updated_at` (else `Store(Conflict(STALE))`, retry), with a
+/// `expected_updated_at` (else [`ScimUpdate::Stale`], retry), with a
 /// `user` `write` row by the `scim` subsystem (status 200, the diff of
 /// the tracked fields; written even when nothing tracked changed, as
 /// upstream audits every SCIM write).
@@ -612,46 +593,46 @@ pub async fn scim_update(
     id: Uuid,
     expected_updated_at: chrono::DateTime<chrono::Utc>,
     write: &store::scim::ScimUserWrite,
-) -> DomainResult<store::scim::ScimUser> {
+) -> DomainResult<ScimUpdate> {
     let actor = Actor::System {
         subsystem: Subsystem::Scim,
     };
     let written = Written::default();
-    let hook = |old: &store::User, new: &store::User| {
-        written.keep(audit::row(
-            state,
-            &actor,
-            ctx,
-            audit::user_entry(AuditAction::Write, Some(old), new, 200),
-        ))
-    };
-    let user = state
+    let hook = user_write_hook(state, &actor, ctx, &written, 200);
+    let user = match state
         .store
         .scim_update_user(id, expected_updated_at, write, &hook)
-        .await?;
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::Conflict(c)) if c == store::scim::STALE => return Ok(ScimUpdate::Stale),
+        Err(StoreError::NotFound) => return Ok(ScimUpdate::NotFound),
+        Err(e) => return Err(e.into()),
+    };
     written.emit();
-    Ok(user)
+    Ok(ScimUpdate::Updated(user))
 }
 
 /// SCIM DELETE of a user: deprovisioned and suspended (never deleted),
 /// with a `user` `write` row by the `scim` subsystem (status 204, the
-/// `status` change). `Store(NotFound)` when unknown or deprovisioned.
-pub async fn scim_deprovision(state: &AppState, ctx: &AuditContext, id: Uuid) -> DomainResult<()> {
+/// `status` change). `false` (and no row) when unknown or deprovisioned.
+pub async fn scim_deprovision(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: Uuid,
+) -> DomainResult<bool> {
     let actor = Actor::System {
         subsystem: Subsystem::Scim,
     };
     let written = Written::default();
-    let hook = |old: &store::User, new: &store::User| {
-        written.keep(audit::row(
-            state,
-            &actor,
-            ctx,
-            audit::user_entry(AuditAction::Write, Some(old), new, 204),
-        ))
-    };
-    state.store.scim_deprovision_user(id, &hook).await?;
+    let hook = user_write_hook(state, &actor, ctx, &written, 204);
+    match state.store.scim_deprovision_user(id, &hook).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
     written.emit();
-    Ok(())
+    Ok(true)
 }
 
 /// Sets `target`'s password (upstream's `putUserPassword`), ending their
@@ -698,18 +679,166 @@ pub async fn set_password(
     let hashed = hash_password(state, password).await?;
     let keep = if is_self { keep_key } else { "" };
     let written = Written::default();
-    let hook = |old: &store::User, new: &store::User| {
-        written.keep(audit::row(
-            state,
-            actor,
-            ctx,
-            audit::user_entry(AuditAction::Write, Some(old), new, 204),
-        ))
-    };
+    let hook = user_write_hook(state, actor, ctx, &written, 204);
     state
         .store
         .update_user_password_audited(target.id, &hashed, keep, &hook)
         .await?;
     written.emit();
     Ok(())
+}
+
+/// Whether the first user exists (`GET /users/first`).
+pub async fn first_user_exists(state: &AppState) -> DomainResult<bool> {
+    Ok(state.store.has_users().await?)
+}
+
+/// The first user of a fresh deployment (already validated by the front
+/// end).
+#[derive(Clone, Debug)]
+pub struct FirstUser {
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    /// Plain text.
+    pub password: String,
+    /// The default organization's name; empty: `coder`.
+    pub organization: String,
+}
+
+/// Creates the first user as `owner` (and `organization-admin`) with the
+/// default organization and its Everyone group, in one transaction
+/// (upstream's `postFirstUser`). Refusal: 409 `The initial user has
+/// already been created.` once any user exists (checked inside the
+/// transaction). Not audited, as upstream: no license (so no audit log)
+/// can be uploaded before an owner exists. Returns the user and the
+/// organization.
+pub async fn create_first_user(
+    state: &AppState,
+    input: FirstUser,
+) -> DomainResult<(store::User, store::Organization)> {
+    let exists = || {
+        DomainError::refused(
+            Refusal::Conflict,
+            "The initial user has already been created.",
+        )
+    };
+    if state.store.has_users().await? {
+        return Err(exists());
+    }
+    let org_name = if input.organization.is_empty() {
+        "coder".to_owned()
+    } else {
+        input.organization
+    };
+    let now = store::now();
+    let org = store::Organization {
+        id: Uuid::new_v4(),
+        name: org_name.clone(),
+        display_name: org_name,
+        description: String::new(),
+        icon: String::new(),
+        is_default: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let user = new_user_row(
+        &input.email,
+        &input.username,
+        &input.name,
+        hash_password(state, &input.password).await?,
+        "password",
+        vec![rbac::OWNER.to_owned()],
+        UserStatus::Active,
+    );
+    match state
+        .store
+        .create_first_user(&org, &user, &[rbac::ORG_ADMIN.to_owned()])
+        .await
+    {
+        Ok(()) => Ok((user, org)),
+        Err(e) if e.is_conflict_on("first_user") => Err(exists()),
+        Err(StoreError::Conflict(_)) => Err(DomainError::refused(
+            Refusal::Conflict,
+            "User already exists.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One page of users and the number matching `filter` (upstream's `GET
+/// /users`): 403 unless the actor may read users (every member may).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: &store::UserFilter,
+) -> DomainResult<(Vec<store::User>, i64)> {
+    actor.require(Action::Read, &Resource::User.any())?;
+    Ok(state.store.list_users(filter).await?)
+}
+
+/// `target`'s RBAC subject: site roles (with `member`) and organization
+/// roles (with `organization-member`). 403 unless the actor may read role
+/// assignments.
+pub async fn roles_of(
+    state: &AppState,
+    actor: &Actor,
+    target: &store::User,
+) -> DomainResult<rbac::Subject> {
+    actor.require(Action::Read, &Resource::RoleAssignment.any())?;
+    let memberships = state.store.memberships_of_users(&[target.id]).await?;
+    Ok(rbac::subject(
+        target.id,
+        &target.rbac_roles.0,
+        memberships
+            .into_iter()
+            .map(|m| (m.organization_id, m.roles.0)),
+    ))
+}
+
+/// A provisioned SCIM user by id; `None` when unknown or deprovisioned.
+pub async fn scim_user(state: &AppState, id: Uuid) -> DomainResult<Option<store::scim::ScimUser>> {
+    match state.store.scim_get_user(id).await {
+        Ok(u) => Ok(Some(u)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Provisioned SCIM users: those with exactly this `userName` (an index
+/// lookup), or all of them.
+pub async fn scim_users(
+    state: &AppState,
+    user_name: Option<&str>,
+) -> DomainResult<Vec<store::scim::ScimUser>> {
+    Ok(match user_name {
+        Some(name) => state.store.scim_users_by_user_name(name).await?,
+        None => state.store.scim_list_users().await?,
+    })
+}
+
+/// The SCIM group memberships in `org` of these users (or of everyone), in
+/// one query.
+pub async fn scim_memberships(
+    state: &AppState,
+    org: Uuid,
+    user_ids: Option<&[Uuid]>,
+) -> DomainResult<Vec<store::scim::ScimMembership>> {
+    Ok(state.store.scim_memberships_of_users(org, user_ids).await?)
+}
+
+/// One user by `{user}` (`me`, a UUID or a username; see
+/// [`super::lookup::resolve_user`] for the 400 on an unknown one); 404
+/// stock unless the actor may read users.
+pub async fn get(
+    state: &AppState,
+    actor: &Actor,
+    me: &store::User,
+    raw: &str,
+) -> DomainResult<store::User> {
+    let u = super::lookup::resolve_user(state, me, raw).await?;
+    if !actor.can(Action::Read, &Resource::User.any()) {
+        return Err(DomainError::not_found());
+    }
+    Ok(u)
 }

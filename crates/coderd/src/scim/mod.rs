@@ -679,14 +679,13 @@ pub fn project(v: Value, schema: &ScimSchema, attrs: &Attrs) -> Value {
 /// The default organization's id, where SCIM users and groups live; 503
 /// `unavailable` before the first user (and so the organization) exists.
 pub async fn default_org(state: &AppState) -> ScimResult<uuid::Uuid> {
-    match state.store.get_default_organization().await {
-        Ok(o) => Ok(o.id),
-        Err(store::StoreError::NotFound) => Err(ScimError::new(
+    match crate::domain::organizations::default_organization(state).await? {
+        Some(o) => Ok(o.id),
+        None => Err(ScimError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the deployment has no organization yet: create the first user",
         )),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -25,7 +25,6 @@ use codersdk::{
 use rand::Rng;
 use serde_json::Value;
 use store::scim::{ScimMembership, ScimUserWrite};
-use store::StoreError;
 
 use super::error::{ScimError, ScimResult};
 use super::filter::{get_ci, user_name_eq};
@@ -34,7 +33,7 @@ use super::{
     resource_response, stamp_version, typed, Attrs, ListParams, ScimAuth, ScimBody,
 };
 use crate::api::validate::{is_valid_email, is_valid_username};
-use crate::domain::DomainError;
+use crate::domain;
 use crate::state::AppState;
 
 /// The Coder name's maximum length (upstream's `user_real_name` rule).
@@ -222,20 +221,16 @@ fn username_candidates(user_name: &str, email: &str) -> Vec<String> {
 
 /// Renders one user with its groups (one extra query).
 async fn load(state: &AppState, id: uuid::Uuid) -> ScimResult<(store::scim::ScimUser, Value)> {
-    let row = state.store.scim_get_user(id).await.map_err(|e| match e {
-        StoreError::NotFound => ScimError::not_found("User", &id.to_string()),
-        e => e.into(),
-    })?;
+    let row = domain::users::scim_user(state, id)
+        .await?
+        .ok_or_else(|| ScimError::not_found("User", &id.to_string()))?;
     let v = render_with_groups(state, &row).await?;
     Ok((row, v))
 }
 
 async fn render_with_groups(state: &AppState, row: &store::scim::ScimUser) -> ScimResult<Value> {
     let org = default_org(state).await?;
-    let ms = state
-        .store
-        .scim_memberships_of_users(org, Some(&[row.user_id]))
-        .await?;
+    let ms = domain::users::scim_memberships(state, org, Some(&[row.user_id])).await?;
     Ok(render(
         &base_url(state),
         row,
@@ -253,12 +248,9 @@ pub async fn render_all(
         Vec::new()
     } else if rows.len() <= 100 {
         let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.user_id).collect();
-        state
-            .store
-            .scim_memberships_of_users(org, Some(&ids))
-            .await?
+        domain::users::scim_memberships(state, org, Some(&ids)).await?
     } else {
-        state.store.scim_memberships_of_users(org, None).await?
+        domain::users::scim_memberships(state, org, None).await?
     };
     let mut by_user: std::collections::HashMap<uuid::Uuid, Vec<&ScimMembership>> =
         std::collections::HashMap::new();
@@ -280,10 +272,7 @@ pub async fn render_all(
 
 /// The users a list needs: an index lookup for `userName eq`, else all.
 async fn candidates(state: &AppState, p: &ListParams) -> ScimResult<Vec<Value>> {
-    let rows = match p.filter.as_ref().and_then(user_name_eq) {
-        Some(name) => state.store.scim_users_by_user_name(name).await?,
-        None => state.store.scim_list_users().await?,
-    };
+    let rows = domain::users::scim_users(state, p.filter.as_ref().and_then(user_name_eq)).await?;
     render_all(state, rows).await
 }
 
@@ -442,19 +431,18 @@ where
         let (row, current) = load(state, id).await?;
         check_if_match(headers, &current)?;
         let w = f(&current)?;
-        match crate::domain::users::scim_update(state, ctx, id, row.updated_at, &w).await {
-            Ok(row) => return render_with_groups(state, &row).await,
-            Err(DomainError::Store(StoreError::Conflict(c)))
-                if c == store::scim::STALE && std::time::Instant::now() < deadline =>
-            {
+        match domain::users::scim_update(state, ctx, id, row.updated_at, &w).await? {
+            domain::users::ScimUpdate::Updated(row) => {
+                return render_with_groups(state, &row).await
+            }
+            domain::users::ScimUpdate::Stale if std::time::Instant::now() < deadline => {
                 attempt += 1;
                 super::retry_pause(attempt).await;
             }
-            Err(DomainError::Store(StoreError::Conflict(c))) if c == store::scim::STALE => break,
-            Err(DomainError::Store(StoreError::NotFound)) => {
+            domain::users::ScimUpdate::Stale => break,
+            domain::users::ScimUpdate::NotFound => {
                 return Err(ScimError::not_found("User", &id.to_string()))
             }
-            Err(e) => return Err(e.into()),
         }
     }
     Err(ScimError::new(
@@ -580,15 +568,11 @@ pub async fn delete_user(
         let (_, current) = load(&state, id).await?;
         check_if_match(&headers, &current)?;
     }
-    match crate::domain::users::scim_deprovision(&state, &ctx, id).await {
-        Ok(()) => {
-            tracing::info!(user = %id, "scim: user deprovisioned (suspended)");
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        Err(DomainError::Store(StoreError::NotFound)) => {
-            Err(ScimError::not_found("User", &id.to_string()))
-        }
-        Err(e) => Err(e.into()),
+    if domain::users::scim_deprovision(&state, &ctx, id).await? {
+        tracing::info!(user = %id, "scim: user deprovisioned (suspended)");
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ScimError::not_found("User", &id.to_string()))
     }
 }
 

@@ -3,7 +3,9 @@
 //! split of issue 11; the existing `*_to_sdk` helpers in `api/` move here
 //! over time.
 
+pub mod apikeys;
 pub mod audit;
 pub mod groups;
+pub mod licenses;
 pub mod organizations;
 pub mod users;

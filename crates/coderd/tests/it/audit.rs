@@ -8,10 +8,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-pub const UA: &str = "audit-test/1.0";
+pub(crate) const UA: &str = "audit-test/1.0";
 
 /// `GET /api/v2/audit` with `q` (and extra query text such as `&limit=1`).
-pub async fn audit(t: &TestServer, token: &str, q: &str, extra: &str) -> Resp {
+pub(crate) async fn audit(t: &TestServer, token: &str, q: &str, extra: &str) -> Resp {
     let mut url = reqwest::Url::parse("http://x/api/v2/audit").unwrap();
     if !q.is_empty() {
         url.query_pairs_mut().append_pair("q", q);
@@ -26,14 +26,14 @@ pub async fn audit(t: &TestServer, token: &str, q: &str, extra: &str) -> Resp {
 
 /// The rows of a successful `GET /audit`, checking `count` equals `want`.
 #[track_caller]
-pub fn rows(r: &Resp, want: i64) -> Vec<Value> {
+pub(crate) fn rows(r: &Resp, want: i64) -> Vec<Value> {
     r.expect(200);
     assert_eq!(r.json["count"], json!(want), "{}", r.text);
     r.json["audit_logs"].as_array().unwrap().clone()
 }
 
 /// A request with a `User-Agent`, returning status, body and request id.
-pub async fn send(
+pub(crate) async fn send(
     t: &TestServer,
     method: Method,
     path: &str,
@@ -65,14 +65,14 @@ pub async fn send(
     )
 }
 
-pub fn change(old: Value, new: Value) -> Value {
+pub(crate) fn change(old: Value, new: Value) -> Value {
     json!({"old": old, "new": new, "secret": false})
 }
 
 /// The fields every row of a request by a user has; checks and strips
 /// the ones that vary (id, time) and the actor object.
 #[track_caller]
-pub fn fixed(row: &Value, actor: Option<&str>) -> Value {
+pub(crate) fn fixed(row: &Value, actor: Option<&str>) -> Value {
     let mut r = row.clone();
     let o = r.as_object_mut().unwrap();
     assert!(Uuid::parse_str(o["id"].as_str().unwrap()).is_ok());
