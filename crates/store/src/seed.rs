@@ -94,31 +94,24 @@ async fn insert_rows(
             sql.push(')');
         }
         let values = chunk.into_iter().flatten();
+        // One statement text; the match only picks the connection type.
+        macro_rules! run {
+            ($conn:expr) => {{
+                let mut q = sqlx::query(&sql);
+                for v in values {
+                    q = match v {
+                        V::Id(x) => q.bind(x),
+                        V::Text(x) => q.bind(x),
+                        V::Int(x) => q.bind(x),
+                        V::Time(x) => q.bind(x),
+                    };
+                }
+                q.execute(&mut **$conn).await?;
+            }};
+        }
         match c {
-            Conn::Sqlite(conn) => {
-                let mut q = sqlx::query(&sql);
-                for v in values {
-                    q = match v {
-                        V::Id(x) => q.bind(x),
-                        V::Text(x) => q.bind(x),
-                        V::Int(x) => q.bind(x),
-                        V::Time(x) => q.bind(x),
-                    };
-                }
-                q.execute(&mut **conn).await?;
-            }
-            Conn::Postgres(conn) => {
-                let mut q = sqlx::query(&sql);
-                for v in values {
-                    q = match v {
-                        V::Id(x) => q.bind(x),
-                        V::Text(x) => q.bind(x),
-                        V::Int(x) => q.bind(x),
-                        V::Time(x) => q.bind(x),
-                    };
-                }
-                q.execute(&mut **conn).await?;
-            }
+            Conn::Sqlite(conn) => run!(conn),
+            Conn::Postgres(conn) => run!(conn),
         }
     }
     Ok(())
@@ -258,18 +251,17 @@ impl Store {
         // One archive for every version and build (the echo provisioner's
         // empty tar).
         let file_id = Uuid::new_v4();
-        match &mut c {
-            Conn::Sqlite(conn) => {
-                sqlx::query("INSERT INTO files (id, hash, created_at, created_by, mimetype, data) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(file_id).bind(format!("{p}-seed")).bind(now).bind(creator_id).bind("application/x-tar").bind(vec![0u8; 1024])
-                    .execute(&mut **conn).await?;
-            }
-            Conn::Postgres(conn) => {
-                sqlx::query("INSERT INTO files (id, hash, created_at, created_by, mimetype, data) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(file_id).bind(format!("{p}-seed")).bind(now).bind(creator_id).bind("application/x-tar").bind(vec![0u8; 1024])
-                    .execute(&mut **conn).await?;
-            }
-        }
+        q_exec!(
+            &mut c,
+            "INSERT INTO files (id, hash, created_at, created_by, mimetype, data) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            file_id,
+            format!("{p}-seed"),
+            now,
+            creator_id,
+            "application/x-tar",
+            vec![0u8; 1024]
+        )?;
 
         let job = |id: Uuid, kind: &str, input: String| {
             vec![
@@ -466,7 +458,6 @@ impl Store {
             builds,
         )
         .await?;
-        drop(c);
         tx.commit().await?;
         Ok(out)
     }
