@@ -37,23 +37,47 @@ enum AdminScope {
 impl TemplateAccess {
     /// Loads the caller's template roles (one query when ACLs apply).
     pub async fn load(state: &AppState, auth: &Auth) -> ApiResult<TemplateAccess> {
+        Ok(Self::for_subject(state, &auth.subject).await?)
+    }
+
+    /// [`TemplateAccess::load`] for a domain actor: a user through their
+    /// RBAC subject (whose organization roles name every membership); the
+    /// system administers every template.
+    pub async fn for_actor(
+        state: &AppState,
+        actor: &crate::domain::Actor,
+    ) -> Result<TemplateAccess, store::StoreError> {
+        match actor {
+            crate::domain::Actor::User { subject, .. } => Self::for_subject(state, subject).await,
+            crate::domain::Actor::System { .. } => Ok(TemplateAccess {
+                acl_enforced: false,
+                admin_orgs: AdminScope::All,
+                acl: HashMap::new(),
+                member_orgs: Vec::new(),
+            }),
+        }
+    }
+
+    /// The template roles of an RBAC subject (one query when ACLs apply).
+    pub async fn for_subject(
+        state: &AppState,
+        subject: &crate::rbac::Subject,
+    ) -> Result<TemplateAccess, store::StoreError> {
         let acl_enforced = state.entitlements.enabled(FeatureName::TemplateRbac);
-        let admin_orgs = if auth.subject.can(Action::Update, &Resource::Template.any()) {
+        let member_orgs: Vec<Uuid> = subject.org_roles.keys().copied().collect();
+        let admin_orgs = if subject.can(Action::Update, &Resource::Template.any()) {
             AdminScope::All
         } else {
             AdminScope::Orgs(
-                auth.memberships
+                member_orgs
                     .iter()
-                    .map(|m| m.organization_id)
-                    .filter(|o| {
-                        auth.subject
-                            .can(Action::Update, &Resource::Template.in_org(*o))
-                    })
+                    .copied()
+                    .filter(|o| subject.can(Action::Update, &Resource::Template.in_org(*o)))
                     .collect(),
             )
         };
         let acl = if acl_enforced {
-            state.store.template_roles_of_user(auth.user.id).await?
+            state.store.template_roles_of_user(subject.user_id).await?
         } else {
             HashMap::new()
         };
@@ -61,7 +85,7 @@ impl TemplateAccess {
             acl_enforced,
             admin_orgs,
             acl,
-            member_orgs: auth.memberships.iter().map(|m| m.organization_id).collect(),
+            member_orgs,
         })
     }
 

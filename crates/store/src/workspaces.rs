@@ -90,6 +90,18 @@ impl Store {
         build: &WorkspaceBuild,
         job: &ProvisionerJob,
     ) -> StoreResult<()> {
+        self.insert_workspace_audited(w, build, job, None).await
+    }
+
+    /// [`Store::insert_workspace`] that also writes `audit` (if any) in the
+    /// same transaction.
+    pub async fn insert_workspace_audited(
+        &self,
+        w: &Workspace,
+        build: &WorkspaceBuild,
+        job: &ProvisionerJob,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         q_exec!(
@@ -111,6 +123,7 @@ impl Store {
         )?;
         insert_job(&mut c, job).await?;
         insert_build(&mut c, build).await?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await
     }
 
@@ -271,6 +284,22 @@ impl Store {
             WorkspaceBuild,
             "SELECT * FROM workspace_builds WHERE job_id = $1",
             job_id
+        )?)
+    }
+
+    /// A workspace's build by number, if there is one.
+    pub async fn get_workspace_build_by_number(
+        &self,
+        workspace_id: Uuid,
+        build_number: i32,
+    ) -> StoreResult<Option<WorkspaceBuild>> {
+        let mut c = self.acquire().await?;
+        Ok(q_opt!(
+            &mut c.conn(),
+            WorkspaceBuild,
+            "SELECT * FROM workspace_builds WHERE workspace_id = $1 AND build_number = $2",
+            workspace_id,
+            build_number
         )?)
     }
 

@@ -1,5 +1,5 @@
 //! What template versions and workspace builds share: their provisioner
-//! job on the wire, its resources, and its logs (`GET .../logs`, with
+//! job's logs (`GET .../logs`, with
 //! `?after=<id>` and `?follow` streaming over a websocket until the job
 //! finishes, as upstream's `provisionerJobLogs`).
 
@@ -8,10 +8,6 @@ use std::time::Duration;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use codersdk::{
-    ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus, WorkspaceResource,
-    WorkspaceResourceMetadata, WorkspaceTransition,
-};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -21,117 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::provisioning::CHANNEL_JOB_LOGS;
 use crate::state::AppState;
-
-/// Upstream's job status rules.
-pub fn job_status(j: &store::ProvisionerJob) -> ProvisionerJobStatus {
-    if j.canceled_at.is_some() {
-        if j.completed_at.is_some() {
-            ProvisionerJobStatus::Canceled
-        } else {
-            ProvisionerJobStatus::Canceling
-        }
-    } else if j.started_at.is_none() {
-        ProvisionerJobStatus::Pending
-    } else if j.completed_at.is_some() {
-        if j.error.as_deref().unwrap_or("").is_empty() {
-            ProvisionerJobStatus::Succeeded
-        } else {
-            ProvisionerJobStatus::Failed
-        }
-    } else {
-        ProvisionerJobStatus::Running
-    }
-}
-
-/// A stored job on the wire; `queue` is (jobs ahead, pending total) for a
-/// pending job.
-pub fn job_to_sdk(j: &store::ProvisionerJob, queue: Option<(i64, i64)>) -> ProvisionerJob {
-    let status = job_status(j);
-    let (position, size) = match (status, queue) {
-        (ProvisionerJobStatus::Pending, Some((ahead, total))) => (ahead + 1, total),
-        _ => (0, 0),
-    };
-    ProvisionerJob {
-        id: j.id,
-        created_at: j.created_at,
-        started_at: j.started_at,
-        completed_at: j.completed_at,
-        canceled_at: j.canceled_at,
-        error: j.error.clone().unwrap_or_default(),
-        status,
-        worker_id: j.worker_id,
-        file_id: j.file_id,
-        tags: j.tags.0.clone(),
-        queue_position: position,
-        queue_size: size,
-    }
-}
-
-/// A single job with its queue position (one extra query while pending).
-pub async fn job_with_queue(
-    state: &AppState,
-    j: &store::ProvisionerJob,
-) -> ApiResult<ProvisionerJob> {
-    let queue = if j.started_at.is_none() && j.completed_at.is_none() {
-        Some(state.store.job_queue_position(j).await?)
-    } else {
-        None
-    };
-    Ok(job_to_sdk(j, queue))
-}
-
-/// A stored resource on the wire (sensitive metadata values are blanked,
-/// as upstream does).
-pub fn resource_to_sdk(r: &store::WorkspaceResource) -> WorkspaceResource {
-    WorkspaceResource {
-        id: r.id,
-        created_at: r.created_at,
-        job_id: r.job_id,
-        workspace_transition: WorkspaceTransition::parse(&r.transition)
-            .unwrap_or(WorkspaceTransition::Start),
-        resource_type: r.resource_type.clone(),
-        name: r.name.clone(),
-        hide: r.hide,
-        icon: r.icon.clone(),
-        metadata: r
-            .metadata
-            .iter()
-            .map(|m| WorkspaceResourceMetadata {
-                key: m.key.clone(),
-                value: if m.sensitive {
-                    String::new()
-                } else {
-                    m.value.clone().unwrap_or_default()
-                },
-                sensitive: m.sensitive,
-            })
-            .collect(),
-        daily_cost: r.daily_cost,
-    }
-}
-
-/// A job's resources on the wire.
-pub async fn job_resources(state: &AppState, job_id: Uuid) -> ApiResult<Vec<WorkspaceResource>> {
-    Ok(state
-        .store
-        .resources_by_jobs(&[job_id])
-        .await?
-        .iter()
-        .map(resource_to_sdk)
-        .collect())
-}
-
-/// A stored log line on the wire.
-pub fn log_to_sdk(l: &store::ProvisionerJobLog) -> ProvisionerJobLog {
-    ProvisionerJobLog {
-        id: l.id,
-        created_at: l.created_at,
-        log_source: l.source.clone(),
-        log_level: l.level.clone(),
-        stage: l.stage.clone(),
-        output: l.output.clone(),
-    }
-}
+use crate::view::jobs::log_to_sdk;
 
 /// `?after=<log id>&follow`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -155,7 +41,7 @@ pub async fn logs_response(
 ) -> ApiResult<Response> {
     let after = q.after.unwrap_or(0);
     if q.follow.is_none() {
-        let logs = state.store.job_logs(job_id, after).await?;
+        let logs = crate::domain::builds::job_logs(state, job_id, after).await?;
         return Ok(Json(logs.iter().map(log_to_sdk).collect::<Vec<_>>()).into_response());
     }
     let ws = ws.map_err(|e| {
@@ -169,17 +55,17 @@ pub async fn logs_response(
 
 async fn follow_logs(socket: WebSocket, state: AppState, job_id: Uuid, mut after: i64) {
     let (mut sink, mut stream) = socket.split();
-    let mut sub = state.store.pubsub().subscribe(CHANNEL_JOB_LOGS);
+    let mut sub = crate::provisioning::subscribe(&state, CHANNEL_JOB_LOGS);
     let mut shutdown = state.shutdown.clone();
     let job_key = job_id.to_string();
     let reason = loop {
         // Read the job before its logs: every log written before it finished
         // is then in this read.
-        let job = match state.store.get_job(job_id).await {
+        let job = match crate::domain::builds::get_job(&state, job_id).await {
             Ok(j) => j,
             Err(e) => break Some(format!("read job: {e}")),
         };
-        let logs = match state.store.job_logs(job_id, after).await {
+        let logs = match crate::domain::builds::job_logs(&state, job_id, after).await {
             Ok(l) => l,
             Err(e) => break Some(format!("read logs: {e}")),
         };

@@ -44,6 +44,12 @@ pub async fn notify_job_posted(state: &AppState, job_id: Uuid) {
     }
 }
 
+/// Subscribes to a pubsub channel ([`CHANNEL_JOB_POSTED`],
+/// [`CHANNEL_JOB_LOGS`]).
+pub fn subscribe(state: &AppState, channel: &str) -> store::pubsub::Subscription {
+    state.store.pubsub().subscribe(channel)
+}
+
 /// Tells log followers (on every replica) a job has new logs or finished.
 pub async fn notify_job_logs(state: &AppState, job_id: Uuid) {
     if let Err(err) = state

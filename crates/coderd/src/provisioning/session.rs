@@ -70,6 +70,13 @@ fn refused(r: JobRefusal) -> CallError {
     CallError::Refused(r.message().to_owned())
 }
 
+fn report(e: crate::domain::builds::ReportError) -> CallError {
+    match e {
+        crate::domain::builds::ReportError::Refused(r) => refused(r),
+        crate::domain::builds::ReportError::Store(e) => e.into(),
+    }
+}
+
 fn parse_job_id(s: &str) -> Result<Uuid, CallError> {
     Uuid::parse_str(s).map_err(|_| CallError::Refused(format!("invalid job id {s:?}")))
 }
@@ -154,12 +161,15 @@ impl DaemonSession {
                     Err(e) => {
                         let msg = format!("prepare job for the provisioner daemon: {e}");
                         tracing::error!(job = %job.id, error = %msg, "acquire job");
-                        let _ = self
-                            .state
-                            .store
-                            .fail_job(job.id, self.daemon_id, &msg, None, store::now())
-                            .await;
-                        notify_job_logs(&self.state, job.id).await;
+                        self.acquired.lock().expect("acquired lock").remove(&job.id);
+                        let _ = crate::domain::builds::fail_job(
+                            &self.state,
+                            job.id,
+                            self.daemon_id,
+                            &msg,
+                            None,
+                        )
+                        .await;
                         continue;
                     }
                 }
@@ -304,13 +314,10 @@ impl DaemonSession {
         } else {
             storable(&req.error)
         };
-        self.state
-            .store
-            .fail_job(id, self.daemon_id, &error, state, store::now())
-            .await?
-            .map_err(refused)?;
+        crate::domain::builds::fail_job(&self.state, id, self.daemon_id, &error, state)
+            .await
+            .map_err(report)?;
         self.acquired.lock().expect("acquired lock").remove(&id);
-        notify_job_logs(&self.state, id).await;
         Ok(Empty {})
     }
 
@@ -331,13 +338,10 @@ impl DaemonSession {
             .flatten()
             .find_map(|r| check_resources(r))
         {
-            self.state
-                .store
-                .fail_job(id, self.daemon_id, &problem, None, store::now())
-                .await?
-                .map_err(refused)?;
+            crate::domain::builds::fail_job(&self.state, id, self.daemon_id, &problem, None)
+                .await
+                .map_err(report)?;
             self.acquired.lock().expect("acquired lock").remove(&id);
-            notify_job_logs(&self.state, id).await;
             return Ok(Empty {});
         }
         let job = self.state.store.get_job(id).await.map_err(|e| match e {
@@ -345,7 +349,7 @@ impl DaemonSession {
             other => other.into(),
         })?;
         let now = store::now();
-        let res = if let Some(b) = &req.workspace_build {
+        if let Some(b) = &req.workspace_build {
             if job.job_type != store::provisioning::JOB_TYPE_WORKSPACE_BUILD {
                 return Err(CallError::Refused(
                     "the job is not a workspace build".into(),
@@ -353,29 +357,30 @@ impl DaemonSession {
             }
             let build = self.state.store.get_workspace_build_by_job(id).await?;
             let resources = convert_resources(id, &build.transition, &b.resources, now);
-            self.state
-                .store
-                .complete_build_job(id, self.daemon_id, &b.state, &resources, now)
-                .await?
+            crate::domain::builds::complete_build(
+                &self.state,
+                &job,
+                self.daemon_id,
+                &b.state,
+                &resources,
+            )
+            .await
+            .map_err(report)?;
         } else if let Some(i) = &req.template_import {
             let mut resources = convert_resources(id, "start", &i.start_resources, now);
             resources.extend(convert_resources(id, "stop", &i.stop_resources, now));
-            self.state
-                .store
-                .complete_import_job(id, self.daemon_id, &resources, now)
-                .await?
+            crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
+                .await
+                .map_err(report)?;
         } else if let Some(d) = &req.template_dry_run {
             let resources = convert_resources(id, "start", &d.resources, now);
-            self.state
-                .store
-                .complete_import_job(id, self.daemon_id, &resources, now)
-                .await?
+            crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
+                .await
+                .map_err(report)?;
         } else {
             return Err(CallError::Refused("CompletedJob names no job type".into()));
-        };
-        res.map_err(refused)?;
+        }
         self.acquired.lock().expect("acquired lock").remove(&id);
-        notify_job_logs(&self.state, id).await;
         Ok(Empty {})
     }
 
@@ -388,38 +393,14 @@ impl DaemonSession {
         req: CommitQuotaRequest,
     ) -> Result<CommitQuotaResponse, CallError> {
         let id = parse_job_id(&req.job_id)?;
-        let job = match self.state.store.get_job(id).await {
-            Ok(j) => j,
-            Err(StoreError::NotFound) => return Err(refused(JobRefusal::NotFound)),
-            Err(e) => return Err(e.into()),
-        };
-        if job.started_at.is_none() {
-            return Err(refused(JobRefusal::NotStarted));
-        }
-        if job.worker_id != Some(self.daemon_id) {
-            return Err(refused(JobRefusal::NotOwner));
-        }
-        if job.completed_at.is_some() {
-            return Err(refused(JobRefusal::AlreadyCompleted));
-        }
-        // Without template_rbac there is no quota committer (upstream's
-        // AGPL answer): every build passes, budget -1.
-        if !self
-            .state
-            .entitlements
-            .licensed(codersdk::FeatureName::TemplateRbac)
-        {
-            return Ok(CommitQuotaResponse {
-                ok: true,
-                credits_consumed: 0,
-                budget: -1,
-            });
-        }
-        let q = self
-            .state
-            .store
-            .commit_quota(id, i64::from(req.daily_cost))
-            .await?;
+        let q = crate::domain::builds::commit_quota(
+            &self.state,
+            id,
+            self.daemon_id,
+            i64::from(req.daily_cost),
+        )
+        .await
+        .map_err(report)?;
         Ok(CommitQuotaResponse {
             ok: q.ok,
             credits_consumed: q.credits_consumed.clamp(i32::MIN as i64, i32::MAX as i64) as i32,

@@ -4,5 +4,8 @@
 //! over time.
 
 pub mod audit;
+pub mod jobs;
 pub mod organizations;
+pub mod templates;
 pub mod users;
+pub mod workspaces;

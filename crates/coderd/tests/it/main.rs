@@ -6,6 +6,7 @@ pub mod common;
 
 mod appearance;
 mod audit;
+mod audit_builds;
 mod entitlements;
 mod errors;
 mod groups;
