@@ -289,7 +289,7 @@ impl Store {
             cost,
             now
         )?;
-        if transition == "delete" {
+        if transition == crate::provisioning::Transition::Delete.as_str() {
             q_exec!(
                 &mut c,
                 "UPDATE workspaces SET deleted = TRUE, updated_at = $2 WHERE id = $1",

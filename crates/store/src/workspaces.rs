@@ -25,8 +25,7 @@ pub struct Workspace {
     pub last_used_at: DateTime<Utc>,
 }
 
-/// `workspace_builds` row. `transition` is `start`, `stop` or `delete`;
-/// `daily_cost` (credits per day) is the sum of its resources' costs once the
+/// `workspace_builds` row. `daily_cost` (credits per day) is the sum of its resources' costs once the
 /// build completed.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct WorkspaceBuild {
@@ -36,7 +35,8 @@ pub struct WorkspaceBuild {
     pub workspace_id: Uuid,
     pub template_version_id: Uuid,
     pub build_number: i32,
-    pub transition: String,
+    #[sqlx(try_from = "String")]
+    pub transition: crate::provisioning::Transition,
     pub initiator_id: Uuid,
     pub provisioner_state: Option<Vec<u8>>,
     pub job_id: Uuid,
@@ -70,7 +70,7 @@ async fn insert_build(c: &mut Conn<'_>, b: &WorkspaceBuild) -> StoreResult<()> {
         b.workspace_id,
         b.template_version_id,
         b.build_number,
-        &b.transition,
+        b.transition.as_str(),
         b.initiator_id,
         &b.provisioner_state,
         b.job_id,

@@ -80,6 +80,15 @@ pub enum JobFor {
     Build(Uuid),
 }
 
+/// A wire transition as stored.
+pub fn stored_transition(t: WorkspaceTransition) -> store::Transition {
+    match t {
+        WorkspaceTransition::Start => store::Transition::Start,
+        WorkspaceTransition::Stop => store::Transition::Stop,
+        WorkspaceTransition::Delete => store::Transition::Delete,
+    }
+}
+
 /// The one place a pending provisioner job row is made.
 pub fn new_job(
     organization_id: Uuid,
@@ -90,14 +99,14 @@ pub fn new_job(
     let now = store::now();
     let (job_type, input) = match what {
         JobFor::Import(v) => (
-            store::provisioning::JOB_TYPE_TEMPLATE_VERSION_IMPORT,
+            store::JobType::TemplateVersionImport,
             JobInput {
                 template_version_id: Some(v),
                 workspace_build_id: None,
             },
         ),
         JobFor::Build(b) => (
-            store::provisioning::JOB_TYPE_WORKSPACE_BUILD,
+            store::JobType::WorkspaceBuild,
             JobInput {
                 template_version_id: None,
                 workspace_build_id: Some(b),
@@ -117,7 +126,7 @@ pub fn new_job(
         provisioner: source.provisioner,
         storage_method: source.storage_method,
         file_id: source.file_id,
-        job_type: job_type.into(),
+        job_type,
         input: input.to_json(),
         worker_id: None,
         tags: source.tags,
@@ -148,7 +157,7 @@ pub fn new_build(
         workspace_id: ws.id,
         template_version_id: version.id,
         build_number: 1,
-        transition: transition.as_str().into(),
+        transition: stored_transition(transition),
         initiator_id: initiator,
         provisioner_state,
         job_id: job.id,
@@ -334,7 +343,7 @@ async fn build_row(
     job: &store::ProvisionerJob,
     status_code: u16,
 ) -> Result<Option<store::AuditLog>, store::StoreError> {
-    if job.job_type != store::provisioning::JOB_TYPE_WORKSPACE_BUILD || !audit::enabled(state) {
+    if job.job_type != store::JobType::WorkspaceBuild || !audit::enabled(state) {
         return Ok(None);
     }
     let build = state.store.get_workspace_build_by_job(job.id).await?;
@@ -344,10 +353,10 @@ async fn build_row(
         .store
         .get_workspace_build_by_number(ws.id, build.build_number - 1)
         .await?;
-    let action = match WorkspaceTransition::parse(&build.transition) {
-        Some(WorkspaceTransition::Stop) => AuditAction::Stop,
-        Some(WorkspaceTransition::Delete) => AuditAction::Delete,
-        _ => AuditAction::Start,
+    let action = match build.transition {
+        store::Transition::Start => AuditAction::Start,
+        store::Transition::Stop => AuditAction::Stop,
+        store::Transition::Delete => AuditAction::Delete,
     };
     let initiator = Actor::User {
         id: job.initiator_id,

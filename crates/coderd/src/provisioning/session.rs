@@ -204,18 +204,18 @@ impl DaemonSession {
             coder_url: self.state.access_url.clone(),
             ..Default::default()
         };
-        match job.job_type.as_str() {
-            store::provisioning::JOB_TYPE_WORKSPACE_BUILD => {
+        match job.job_type {
+            store::JobType::WorkspaceBuild => {
                 let build_id = input.workspace_build_id.ok_or(StoreError::NotFound)?;
                 let build = s.get_workspace_build(build_id).await?;
                 let ws = s.get_workspace(build.workspace_id).await?;
                 let owner = s.get_user_by_id(ws.owner_id).await?;
                 let version = s.get_template_version(build.template_version_id).await?;
                 let template = s.get_template_any(ws.template_id).await?;
-                meta.workspace_transition = match build.transition.as_str() {
-                    "stop" => WorkspaceTransition::Stop,
-                    "delete" => WorkspaceTransition::Destroy,
-                    _ => WorkspaceTransition::Start,
+                meta.workspace_transition = match build.transition {
+                    store::Transition::Start => WorkspaceTransition::Start,
+                    store::Transition::Stop => WorkspaceTransition::Stop,
+                    store::Transition::Delete => WorkspaceTransition::Destroy,
                 };
                 meta.workspace_name = ws.name.clone();
                 meta.workspace_owner = owner.username.clone();
@@ -246,7 +246,7 @@ impl DaemonSession {
                     meta.workspace_owner_email = u.email.clone();
                     meta.workspace_owner_id = u.id.to_string();
                 }
-                if kind == store::provisioning::JOB_TYPE_TEMPLATE_VERSION_DRY_RUN {
+                if kind == store::JobType::TemplateVersionDryRun {
                     out.template_dry_run = Some(AcquiredTemplateDryRun {
                         parameter_values: Vec::new(),
                         metadata: meta,
@@ -350,13 +350,13 @@ impl DaemonSession {
         })?;
         let now = store::now();
         if let Some(b) = &req.workspace_build {
-            if job.job_type != store::provisioning::JOB_TYPE_WORKSPACE_BUILD {
+            if job.job_type != store::JobType::WorkspaceBuild {
                 return Err(CallError::Refused(
                     "the job is not a workspace build".into(),
                 ));
             }
             let build = self.state.store.get_workspace_build_by_job(id).await?;
-            let resources = convert_resources(id, &build.transition, &b.resources, now);
+            let resources = convert_resources(id, build.transition, &b.resources, now);
             crate::domain::builds::complete_build(
                 &self.state,
                 &job,
@@ -367,13 +367,19 @@ impl DaemonSession {
             .await
             .map_err(report)?;
         } else if let Some(i) = &req.template_import {
-            let mut resources = convert_resources(id, "start", &i.start_resources, now);
-            resources.extend(convert_resources(id, "stop", &i.stop_resources, now));
+            let mut resources =
+                convert_resources(id, store::Transition::Start, &i.start_resources, now);
+            resources.extend(convert_resources(
+                id,
+                store::Transition::Stop,
+                &i.stop_resources,
+                now,
+            ));
             crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
                 .await
                 .map_err(report)?;
         } else if let Some(d) = &req.template_dry_run {
-            let resources = convert_resources(id, "start", &d.resources, now);
+            let resources = convert_resources(id, store::Transition::Start, &d.resources, now);
             crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
                 .await
                 .map_err(report)?;
@@ -482,7 +488,7 @@ fn check_resources(resources: &[Resource]) -> Option<String> {
 /// Converts reported resources to rows for job `job_id`.
 fn convert_resources(
     job_id: Uuid,
-    transition: &str,
+    transition: store::Transition,
     resources: &[Resource],
     now: DateTime<Utc>,
 ) -> Vec<WorkspaceResource> {
@@ -512,7 +518,7 @@ fn convert_resources(
                 id: Uuid::new_v4(),
                 created_at: now,
                 job_id,
-                transition: transition.to_owned(),
+                transition,
                 resource_type: storable(&r.resource_type),
                 name: storable(&r.name),
                 hide: r.hide,

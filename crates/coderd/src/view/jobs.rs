@@ -68,6 +68,15 @@ pub async fn job_with_queue(
     Ok(job_to_sdk(j, queue))
 }
 
+/// A stored transition on the wire.
+pub fn sdk_transition(t: store::Transition) -> WorkspaceTransition {
+    match t {
+        store::Transition::Start => WorkspaceTransition::Start,
+        store::Transition::Stop => WorkspaceTransition::Stop,
+        store::Transition::Delete => WorkspaceTransition::Delete,
+    }
+}
+
 /// A stored resource on the wire (sensitive metadata values are blanked,
 /// as upstream does).
 pub fn resource_to_sdk(r: &store::WorkspaceResource) -> WorkspaceResource {
@@ -75,8 +84,7 @@ pub fn resource_to_sdk(r: &store::WorkspaceResource) -> WorkspaceResource {
         id: r.id,
         created_at: r.created_at,
         job_id: r.job_id,
-        workspace_transition: WorkspaceTransition::parse(&r.transition)
-            .unwrap_or(WorkspaceTransition::Start),
+        workspace_transition: sdk_transition(r.transition),
         resource_type: r.resource_type.clone(),
         name: r.name.clone(),
         hide: r.hide,

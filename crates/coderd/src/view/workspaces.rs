@@ -103,8 +103,7 @@ pub async fn builds_to_sdk(
         } else {
             job_to_sdk(job, None)
         };
-        let transition =
-            WorkspaceTransition::parse(&b.transition).unwrap_or(WorkspaceTransition::Start);
+        let transition = super::jobs::sdk_transition(b.transition);
         out.push(WorkspaceBuild {
             id: b.id,
             created_at: b.created_at,

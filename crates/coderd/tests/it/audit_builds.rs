@@ -373,13 +373,15 @@ both_licensed!(
                         "ttl": {"new": 3_600_000_000_000_i64, "secret": false},
                     },
                     "description": "{user} created workspace {target}",
-                    "resource_link": "",
+                    "resource_link": "/@admin/ws1",
                 })
             )
         );
         wait_build(&owner.client, build1).await;
+        // `deleted`: the workspace is gone (after the delete build), so
+        // its rows say is_deleted and link nowhere, as upstream.
         let build_row =
-            |build: Uuid, job: Uuid, action: &str, number: &str, diff: Value, status: u16| {
+            |build: Uuid, job: Uuid, action: &str, number: &str, diff: Value, deleted: bool| {
                 json!({
                     "request_id": job,
                     "ip": "",
@@ -389,7 +391,7 @@ both_licensed!(
                     "resource_target": "",
                     "resource_icon": "",
                     "action": action,
-                    "status_code": status,
+                    "status_code": 200,
                     "diff": diff,
                     "additional_fields": {
                         "workspace_name": "ws1",
@@ -403,8 +405,12 @@ both_licensed!(
                         "stop" => "stopped",
                         _ => "deleted",
                     }),
-                    "resource_link": "",
-                    "is_deleted": false,
+                    "resource_link": if deleted {
+                        String::new()
+                    } else {
+                        format!("/@admin/ws1/builds/{number}")
+                    },
+                    "is_deleted": deleted,
                     "organization_id": org,
                 })
             };
@@ -417,7 +423,7 @@ both_licensed!(
                 "start",
                 "1",
                 json!({"template_version_id": change(json!(""), json!(v2.to_string()))}),
-                200
+                false
             )
         );
 
@@ -439,7 +445,7 @@ both_licensed!(
         let got = audit_rows(&t, &tok, "resource_type:workspace_build", 2).await;
         assert_eq!(
             fixed(&got[0], me),
-            build_row(build2, job2, "stop", "2", json!({}), 200)
+            build_row(build2, job2, "stop", "2", json!({}), false)
         );
 
         // A refused build (bad transition) writes nothing.
@@ -471,7 +477,7 @@ both_licensed!(
         let got = audit_rows(&t, &tok, "resource_type:workspace_build", 3).await;
         assert_eq!(
             fixed(&got[0], me),
-            build_row(build3, job3, "delete", "3", json!({}), 200)
+            build_row(build3, job3, "delete", "3", json!({}), true)
         );
         let (status, body, req_id) = send(
             &t,
@@ -501,7 +507,8 @@ both_licensed!(
                         "allow_user_cancel_workspace_jobs": change(json!(true), json!(false)),
                     },
                     "description": "{user} deleted template {target}",
-                    "resource_link": "/templates/base",
+                    "resource_link": "",
+                    "is_deleted": true,
                 })
             )
         );
