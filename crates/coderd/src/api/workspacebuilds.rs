@@ -15,11 +15,11 @@ use codersdk::{
     WorkspaceResource,
 };
 
-use super::provisionerjobs::{logs_response, LogsQuery};
 use crate::auth::Auth;
 use crate::domain;
 use crate::error::ApiResult;
 use crate::extract::{parse_uuid, Json, Path, Query};
+use crate::provisioning::logs::{logs_response, LogsQuery};
 use crate::state::AppState;
 use crate::view::jobs::job_resources;
 use crate::view::workspaces::{build_to_sdk, builds_to_sdk};

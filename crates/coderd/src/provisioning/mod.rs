@@ -10,6 +10,7 @@
 //! any job's logs).
 
 pub mod inprocess;
+pub mod logs;
 pub mod reaper;
 pub mod serve;
 pub mod session;

@@ -592,3 +592,51 @@ both!(
         assert_eq!(n, 0);
     }
 );
+
+both_licensed!(
+    concurrent_workspace_creates_write_one_row_per_workspace,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        let tpl = create_template(&owner.client, "base", &json!({"resources": []}), &[]).await;
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        let tok = owner.token().to_owned();
+        // 20 writers, two per name: one of each pair is refused (409).
+        let results = futures::future::join_all((0..20).map(|i| {
+            let t = &t;
+            let tok = tok.clone();
+            async move {
+                send(
+                    t,
+                    Method::POST,
+                    "/api/v2/organizations/default/members/me/workspaces",
+                    &tok,
+                    Some(json!({"template_id": tpl.id, "name": format!("ws{}", i / 2)})),
+                )
+                .await
+            }
+        }))
+        .await;
+        let mut created: Vec<(Uuid, Uuid)> = results
+            .iter()
+            .filter(|(status, _, _)| *status == 201)
+            .map(|(_, body, req)| (id_of(body), *req))
+            .collect();
+        assert_eq!(created.len(), 10);
+        assert_eq!(results.iter().filter(|(s, _, _)| *s == 409).count(), 10);
+        let got = audit_rows(&t, &tok, "resource_type:workspace", 10).await;
+        let mut rows: Vec<(Uuid, Uuid)> = got
+            .iter()
+            .map(|r| {
+                assert_eq!(r["action"], json!("create"));
+                assert_eq!(r["status_code"], json!(201));
+                (
+                    Uuid::parse_str(r["resource_id"].as_str().unwrap()).unwrap(),
+                    Uuid::parse_str(r["request_id"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        created.sort();
+        rows.sort();
+        assert_eq!(rows, created);
+    }
+);

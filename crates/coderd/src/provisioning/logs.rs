@@ -1,5 +1,5 @@
-//! What template versions and workspace builds share: their provisioner
-//! job's logs (`GET .../logs`, with
+//! What the template version and workspace build routes share: their
+//! provisioner job's logs (`GET .../logs`, with
 //! `?after=<id>` and `?follow` streaming over a websocket until the job
 //! finishes, as upstream's `provisionerJobLogs`).
 
