@@ -16,9 +16,8 @@ use store::TemplateRole;
 use uuid::Uuid;
 
 use crate::auth::Auth;
-use crate::domain::{Actor, DomainResult};
 use crate::error::ApiResult;
-use crate::rbac::{Action, Resource, Subject};
+use crate::rbac::{Action, Resource};
 use crate::state::AppState;
 
 /// The caller's access to templates, computed once per request.
@@ -38,26 +37,19 @@ enum AdminScope {
 impl TemplateAccess {
     /// Loads the caller's template roles (one query when ACLs apply).
     pub async fn load(state: &AppState, auth: &Auth) -> ApiResult<TemplateAccess> {
-        let member_orgs: Vec<Uuid> = auth.memberships.iter().map(|m| m.organization_id).collect();
-        Ok(Self::build(state, auth.user.id, &auth.subject, member_orgs).await?)
+        Ok(Self::for_subject(state, &auth.subject).await?)
     }
 
-    /// [`TemplateAccess::load`] for a domain-layer actor: a user's
-    /// memberships are read (one query), a system actor is a template
-    /// admin everywhere.
-    pub async fn for_actor(state: &AppState, actor: &Actor) -> DomainResult<TemplateAccess> {
+    /// [`TemplateAccess::load`] for a domain actor: a user through their
+    /// RBAC subject (whose organization roles name every membership); the
+    /// system administers every template.
+    pub async fn for_actor(
+        state: &AppState,
+        actor: &crate::domain::Actor,
+    ) -> Result<TemplateAccess, store::StoreError> {
         match actor {
-            Actor::User { id, subject, .. } => {
-                let member_orgs = state
-                    .store
-                    .memberships_of_users(&[*id])
-                    .await?
-                    .into_iter()
-                    .map(|m| m.organization_id)
-                    .collect();
-                Ok(Self::build(state, *id, subject, member_orgs).await?)
-            }
-            Actor::System { .. } => Ok(TemplateAccess {
+            crate::domain::Actor::User { subject, .. } => Self::for_subject(state, subject).await,
+            crate::domain::Actor::System { .. } => Ok(TemplateAccess {
                 acl_enforced: false,
                 admin_orgs: AdminScope::All,
                 acl: HashMap::new(),
@@ -66,13 +58,13 @@ impl TemplateAccess {
         }
     }
 
-    async fn build(
+    /// The template roles of an RBAC subject (one query when ACLs apply).
+    pub async fn for_subject(
         state: &AppState,
-        user_id: Uuid,
-        subject: &Subject,
-        member_orgs: Vec<Uuid>,
-    ) -> store::StoreResult<TemplateAccess> {
+        subject: &crate::rbac::Subject,
+    ) -> Result<TemplateAccess, store::StoreError> {
         let acl_enforced = state.entitlements.enabled(FeatureName::TemplateRbac);
+        let member_orgs: Vec<Uuid> = subject.org_roles.keys().copied().collect();
         let admin_orgs = if subject.can(Action::Update, &Resource::Template.any()) {
             AdminScope::All
         } else {
@@ -85,7 +77,7 @@ impl TemplateAccess {
             )
         };
         let acl = if acl_enforced {
-            state.store.template_roles_of_user(user_id).await?
+            state.store.template_roles_of_user(subject.user_id).await?
         } else {
             HashMap::new()
         };

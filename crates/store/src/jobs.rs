@@ -174,6 +174,21 @@ impl Store {
         build_state: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<ProvisionerJob, JobRefusal>> {
+        self.fail_job_audited(id, worker, error, build_state, now, None)
+            .await
+    }
+
+    /// [`Store::fail_job`] that also writes `audit` (if any) in the same
+    /// transaction; a refused call writes nothing.
+    pub async fn fail_job_audited(
+        &self,
+        id: Uuid,
+        worker: Uuid,
+        error: &str,
+        build_state: Option<&[u8]>,
+        now: DateTime<Utc>,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<Result<ProvisionerJob, JobRefusal>> {
         let postgres = self.is_postgres();
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -197,6 +212,7 @@ impl Store {
                 now
             )?;
         }
+        crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await?;
         Ok(Ok(job))
     }
@@ -239,6 +255,21 @@ impl Store {
         resources: &[WorkspaceResource],
         now: DateTime<Utc>,
     ) -> StoreResult<Result<ProvisionerJob, JobRefusal>> {
+        self.complete_build_job_audited(id, worker, state, resources, now, None)
+            .await
+    }
+
+    /// [`Store::complete_build_job`] that also writes `audit` (if any) in
+    /// the same transaction; a refused call writes nothing.
+    pub async fn complete_build_job_audited(
+        &self,
+        id: Uuid,
+        worker: Uuid,
+        state: &[u8],
+        resources: &[WorkspaceResource],
+        now: DateTime<Utc>,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<Result<ProvisionerJob, JobRefusal>> {
         let postgres = self.is_postgres();
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -258,7 +289,7 @@ impl Store {
             cost,
             now
         )?;
-        if transition == "delete" {
+        if transition == crate::provisioning::Transition::Delete.as_str() {
             q_exec!(
                 &mut c,
                 "UPDATE workspaces SET deleted = TRUE, updated_at = $2 WHERE id = $1",
@@ -273,6 +304,7 @@ impl Store {
             id,
             now
         )?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await?;
         Ok(Ok(job))
     }

@@ -43,6 +43,7 @@ pub use provisioning::{
     CancelRefusal, File, JobHeartbeat, JobRefusal, NewJobLog, ProvisionerDaemon, ProvisionerJob,
     ProvisionerJobLog, ResourceMetadata, StringMap, WorkspaceResource,
 };
+pub use provisioning::{JobType, Transition};
 pub use pubsub::{Pubsub, Subscription};
 pub use quota::{Quota, QuotaCommit};
 pub use replicas::Replica;

@@ -24,6 +24,99 @@ pub const JOB_TYPE_WORKSPACE_BUILD: &str = "workspace_build";
 /// `provisioner_jobs.type` of a template version dry run.
 pub const JOB_TYPE_TEMPLATE_VERSION_DRY_RUN: &str = "template_version_dry_run";
 
+/// `provisioner_jobs.type`: what a job does (upstream's
+/// `provisioner_job_type`), stored as one of the `JOB_TYPE_*` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobType {
+    /// Imports a template version ([`JOB_TYPE_TEMPLATE_VERSION_IMPORT`]).
+    TemplateVersionImport,
+    /// Runs a workspace build ([`JOB_TYPE_WORKSPACE_BUILD`]).
+    WorkspaceBuild,
+    /// Plans a template version ([`JOB_TYPE_TEMPLATE_VERSION_DRY_RUN`]).
+    TemplateVersionDryRun,
+}
+
+impl JobType {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::TemplateVersionImport => JOB_TYPE_TEMPLATE_VERSION_IMPORT,
+            JobType::WorkspaceBuild => JOB_TYPE_WORKSPACE_BUILD,
+            JobType::TemplateVersionDryRun => JOB_TYPE_TEMPLATE_VERSION_DRY_RUN,
+        }
+    }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<JobType> {
+        match s {
+            JOB_TYPE_TEMPLATE_VERSION_IMPORT => Some(JobType::TemplateVersionImport),
+            JOB_TYPE_WORKSPACE_BUILD => Some(JobType::WorkspaceBuild),
+            JOB_TYPE_TEMPLATE_VERSION_DRY_RUN => Some(JobType::TemplateVersionDryRun),
+            _ => None,
+        }
+    }
+}
+
+/// A stored kind or status column value none of its enum's names match.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownValue {
+    /// Which column's values (`job type`, `transition`).
+    pub kind: &'static str,
+    /// What was stored.
+    pub value: String,
+}
+
+impl TryFrom<String> for JobType {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        JobType::parse(&s).ok_or(UnknownValue {
+            kind: "job type",
+            value: s,
+        })
+    }
+}
+
+/// `workspace_builds.transition` and `workspace_resources.transition`
+/// (upstream's `workspace_transition`): `start`, `stop` or `delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transition {
+    Start,
+    Stop,
+    Delete,
+}
+
+impl Transition {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Start => "start",
+            Transition::Stop => "stop",
+            Transition::Delete => "delete",
+        }
+    }
+
+    /// Parses a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Transition> {
+        match s {
+            "start" => Some(Transition::Start),
+            "stop" => Some(Transition::Stop),
+            "delete" => Some(Transition::Delete),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<String> for Transition {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Transition::parse(&s).ok_or(UnknownValue {
+            kind: "transition",
+            value: s,
+        })
+    }
+}
+
 /// A JSON object of strings stored in a `TEXT` column (provisioner tags).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StringMap(pub BTreeMap<String, String>);
@@ -89,9 +182,9 @@ pub struct ProvisionerJob {
     pub provisioner: String,
     pub storage_method: String,
     pub file_id: Uuid,
-    /// One of the `JOB_TYPE_*` constants.
-    #[sqlx(rename = "type")]
-    pub job_type: String,
+    /// What the job does.
+    #[sqlx(rename = "type", try_from = "String")]
+    pub job_type: JobType,
     /// JSON naming what the job is for (`{"template_version_id": ...}` or
     /// `{"workspace_build_id": ...}`).
     pub input: String,
@@ -133,14 +226,15 @@ pub struct ResourceMetadata {
     pub sensitive: bool,
 }
 
-/// `workspace_resources` row with its metadata. `transition` is `start`,
-/// `stop` or `delete`; `daily_cost` is in credits per day.
+/// `workspace_resources` row with its metadata; `daily_cost` is in
+/// credits per day.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct WorkspaceResource {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
     pub job_id: Uuid,
-    pub transition: String,
+    #[sqlx(try_from = "String")]
+    pub transition: Transition,
     #[sqlx(rename = "type")]
     pub resource_type: String,
     pub name: String,
@@ -298,7 +392,7 @@ pub(crate) async fn insert_job(c: &mut Conn<'_>, j: &ProvisionerJob) -> StoreRes
         &j.provisioner,
         &j.storage_method,
         j.file_id,
-        &j.job_type,
+        j.job_type.as_str(),
         &j.input,
         j.worker_id,
         j.tags.to_json()
@@ -339,7 +433,7 @@ pub(crate) async fn insert_resources(
             r.id,
             r.created_at,
             r.job_id,
-            &r.transition,
+            r.transition.as_str(),
             &r.resource_type,
             &r.name,
             r.hide,

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::Store;
+use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
+use crate::identity::AuditHook;
 use crate::provisioning::{all_by_ids, insert_job, ProvisionerJob};
 
 /// `templates` row. `default_ttl` is in milliseconds.
@@ -65,6 +66,17 @@ impl Store {
         v: &TemplateVersion,
         job: &ProvisionerJob,
     ) -> StoreResult<()> {
+        self.insert_template_version_audited(v, job, None).await
+    }
+
+    /// [`Store::insert_template_version`] that also writes `audit` (if
+    /// any) in the same transaction.
+    pub async fn insert_template_version_audited(
+        &self,
+        v: &TemplateVersion,
+        job: &ProvisionerJob,
+        audit: Option<&crate::AuditLog>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         insert_job(&mut c, job).await?;
@@ -82,6 +94,7 @@ impl Store {
             v.job_id,
             v.created_by
         )?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await
     }
 
@@ -133,6 +146,17 @@ impl Store {
     /// in the same transaction (what a new template gets unless created
     /// with `disable_everyone_group_access`).
     pub async fn insert_template(&self, t: &Template, everyone_can_use: bool) -> StoreResult<()> {
+        self.insert_template_audited(t, everyone_can_use, &[]).await
+    }
+
+    /// [`Store::insert_template`] that also writes the `audit` rows (the
+    /// template's and its adopted version's) in the same transaction.
+    pub async fn insert_template_audited(
+        &self,
+        t: &Template,
+        everyone_can_use: bool,
+        audit: &[crate::AuditLog],
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
         q_exec!(
@@ -167,6 +191,9 @@ impl Store {
         }
         if everyone_can_use {
             crate::template_acl::grant_everyone(&mut c, t.id, t.organization_id).await?;
+        }
+        for a in audit {
+            crate::audit::insert_audit_log(&mut c, a).await?;
         }
         tx.commit().await
     }
@@ -249,9 +276,22 @@ impl Store {
 
     /// Applies a metadata change; returns the updated template.
     pub async fn update_template(&self, id: Uuid, u: &TemplateUpdate) -> StoreResult<Template> {
-        let mut c = self.acquire().await?;
-        Ok(q_one!(
-            &mut c.conn(),
+        self.update_template_audited(id, u, &|_, _| None).await
+    }
+
+    /// [`Store::update_template`] that writes the row `audit` builds from
+    /// the template before and after, in the same transaction.
+    pub async fn update_template_audited(
+        &self,
+        id: Uuid,
+        u: &TemplateUpdate,
+        audit: AuditHook<'_, Template>,
+    ) -> StoreResult<Template> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_template(&mut c, id).await?;
+        let new = q_one!(
+            &mut c,
             Template,
             "UPDATE templates SET name = COALESCE($2, name), display_name = COALESCE($3, display_name), \
              description = COALESCE($4, description), icon = COALESCE($5, icon), \
@@ -266,30 +306,61 @@ impl Store {
             u.default_ttl,
             u.allow_user_cancel_workspace_jobs,
             crate::now()
-        )?)
+        )?;
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 
     /// Promotes a version to the template's active version.
     pub async fn set_template_active_version(&self, id: Uuid, version_id: Uuid) -> StoreResult<()> {
-        let mut c = self.acquire().await?;
-        let n = q_exec!(
-            &mut c.conn(),
-            "UPDATE templates SET active_version_id = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE",
+        self.set_template_active_version_audited(id, version_id, &|_, _| None)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Store::set_template_active_version`] that writes the row `audit`
+    /// builds from the template before and after, in the same transaction;
+    /// returns the updated template.
+    pub async fn set_template_active_version_audited(
+        &self,
+        id: Uuid,
+        version_id: Uuid,
+        audit: AuditHook<'_, Template>,
+    ) -> StoreResult<Template> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let old = lock_template(&mut c, id).await?;
+        let new = q_one!(
+            &mut c,
+            Template,
+            "UPDATE templates SET active_version_id = $2, updated_at = $3 WHERE id = $1 AND deleted = FALSE RETURNING *",
             id,
             version_id,
             crate::now()
         )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 
     /// Soft-deletes a template. `Conflict("workspaces_exist")` while any
     /// non-deleted workspace uses it (checked in the same transaction).
     pub async fn delete_template(&self, id: Uuid) -> StoreResult<()> {
+        self.delete_template_audited(id, &|_, _| None).await
+    }
+
+    /// [`Store::delete_template`] that writes the row `audit` builds from
+    /// the template before and after (`deleted` set), in the same
+    /// transaction.
+    pub async fn delete_template_audited(
+        &self,
+        id: Uuid,
+        audit: AuditHook<'_, Template>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
+        let old = lock_template(&mut c, id).await?;
         let (n,): (i64,) = q_one!(
             &mut c,
             (i64,),
@@ -299,15 +370,25 @@ impl Store {
         if n > 0 {
             return Err(StoreError::Conflict("workspaces_exist".into()));
         }
-        let n = q_exec!(
+        let new = q_one!(
             &mut c,
-            "UPDATE templates SET deleted = TRUE, updated_at = $2 WHERE id = $1 AND deleted = FALSE",
+            Template,
+            "UPDATE templates SET deleted = TRUE, updated_at = $2 WHERE id = $1 AND deleted = FALSE RETURNING *",
             id,
             crate::now()
         )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await
     }
+}
+
+/// A non-deleted template, locked for update on PostgreSQL (SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers).
+async fn lock_template(c: &mut Conn<'_>, id: Uuid) -> StoreResult<Template> {
+    let sql = if matches!(c, Conn::Postgres(_)) {
+        "SELECT * FROM templates WHERE id = $1 AND deleted = FALSE FOR UPDATE"
+    } else {
+        "SELECT * FROM templates WHERE id = $1 AND deleted = FALSE"
+    };
+    Ok(q_one!(c, Template, sql, id)?)
 }

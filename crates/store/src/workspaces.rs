@@ -25,8 +25,7 @@ pub struct Workspace {
     pub last_used_at: DateTime<Utc>,
 }
 
-/// `workspace_builds` row. `transition` is `start`, `stop` or `delete`;
-/// `daily_cost` (credits per day) is the sum of its resources' costs once the
+/// `workspace_builds` row. `daily_cost` (credits per day) is the sum of its resources' costs once the
 /// build completed.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct WorkspaceBuild {
@@ -36,7 +35,8 @@ pub struct WorkspaceBuild {
     pub workspace_id: Uuid,
     pub template_version_id: Uuid,
     pub build_number: i32,
-    pub transition: String,
+    #[sqlx(try_from = "String")]
+    pub transition: crate::provisioning::Transition,
     pub initiator_id: Uuid,
     pub provisioner_state: Option<Vec<u8>>,
     pub job_id: Uuid,
@@ -70,7 +70,7 @@ async fn insert_build(c: &mut Conn<'_>, b: &WorkspaceBuild) -> StoreResult<()> {
         b.workspace_id,
         b.template_version_id,
         b.build_number,
-        &b.transition,
+        b.transition.as_str(),
         b.initiator_id,
         &b.provisioner_state,
         b.job_id,
@@ -89,6 +89,18 @@ impl Store {
         w: &Workspace,
         build: &WorkspaceBuild,
         job: &ProvisionerJob,
+    ) -> StoreResult<()> {
+        self.insert_workspace_audited(w, build, job, None).await
+    }
+
+    /// [`Store::insert_workspace`] that also writes `audit` (if any) in the
+    /// same transaction.
+    pub async fn insert_workspace_audited(
+        &self,
+        w: &Workspace,
+        build: &WorkspaceBuild,
+        job: &ProvisionerJob,
+        audit: Option<&crate::AuditLog>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut c = tx.conn();
@@ -111,6 +123,7 @@ impl Store {
         )?;
         insert_job(&mut c, job).await?;
         insert_build(&mut c, build).await?;
+        crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await
     }
 
@@ -271,6 +284,22 @@ impl Store {
             WorkspaceBuild,
             "SELECT * FROM workspace_builds WHERE job_id = $1",
             job_id
+        )?)
+    }
+
+    /// A workspace's build by number, if there is one.
+    pub async fn get_workspace_build_by_number(
+        &self,
+        workspace_id: Uuid,
+        build_number: i32,
+    ) -> StoreResult<Option<WorkspaceBuild>> {
+        let mut c = self.acquire().await?;
+        Ok(q_opt!(
+            &mut c.conn(),
+            WorkspaceBuild,
+            "SELECT * FROM workspace_builds WHERE workspace_id = $1 AND build_number = $2",
+            workspace_id,
+            build_number
         )?)
     }
 

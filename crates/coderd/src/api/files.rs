@@ -7,10 +7,9 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use codersdk::{Response as Message, UploadResponse, CONTENT_TYPE_TAR};
-use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::domain::templates::Uploaded;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_uuid, Json, Path};
 use crate::rbac::{Action, Resource};
@@ -60,7 +59,8 @@ pub async fn post_file(
     auth: Auth,
     req: Request,
 ) -> ApiResult<Response> {
-    auth.require(Action::Create, &Resource::File.owned_by(auth.user.id))?;
+    let actor = auth.actor();
+    actor.require(Action::Create, &Resource::File.owned_by(auth.user.id))?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -75,31 +75,13 @@ pub async fn post_file(
         .detail(format!("Upload template archives as {CONTENT_TYPE_TAR}.")));
     }
     let data = read_upload(req, state.config.max_file_size).await?;
-    let hash = hex::encode(Sha256::digest(&data));
-    if let Some(id) = state.store.get_file_id_by_hash(&hash, auth.user.id).await? {
-        return Ok((StatusCode::OK, Json(UploadResponse { id })).into_response());
-    }
-    let file = store::File {
-        id: Uuid::new_v4(),
-        hash: hash.clone(),
-        created_at: store::now(),
-        created_by: auth.user.id,
-        mimetype: CONTENT_TYPE_TAR.to_owned(),
-        data: data.to_vec(),
-    };
-    match state.store.insert_file(&file).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(UploadResponse { id: file.id })).into_response()),
-        // A concurrent identical upload won the race: answer with its id.
-        Err(store::StoreError::Conflict(_)) => {
-            let id = state
-                .store
-                .get_file_id_by_hash(&hash, auth.user.id)
-                .await?
-                .ok_or_else(|| ApiError::internal("uploaded file vanished"))?;
-            Ok((StatusCode::OK, Json(UploadResponse { id })).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let uploaded =
+        crate::domain::templates::upload_file(&state, &actor, CONTENT_TYPE_TAR, data.to_vec())
+            .await?;
+    Ok(match uploaded {
+        Uploaded::Created(id) => (StatusCode::CREATED, Json(UploadResponse { id })).into_response(),
+        Uploaded::Existing(id) => (StatusCode::OK, Json(UploadResponse { id })).into_response(),
+    })
 }
 
 /// `GET /files/{fileID}`: the file's bytes with its content type. Readable
@@ -113,15 +95,8 @@ pub async fn get_file(
     auth: Auth,
     Path(file_id): Path<String>,
 ) -> ApiResult<Response> {
-    let id = parse_uuid(&file_id)?;
-    let file = state.store.get_file(id).await?;
-    if file.created_by != auth.user.id
-        && !auth
-            .subject
-            .can(Action::Read, &Resource::File.owned_by(file.created_by))
-    {
-        return Err(ApiError::not_found());
-    }
+    let file =
+        crate::domain::templates::get_file(&state, &auth.actor(), parse_uuid(&file_id)?).await?;
     let ct = HeaderValue::from_str(&file.mimetype)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     Ok(([(header::CONTENT_TYPE, ct)], file.data).into_response())

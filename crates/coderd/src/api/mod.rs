@@ -16,7 +16,6 @@ pub mod groups;
 pub mod licenses;
 pub mod organizations;
 pub mod provisionerdaemons;
-pub mod provisionerjobs;
 pub mod quota;
 pub mod replicas;
 pub mod templateacl;

@@ -69,7 +69,7 @@ pub async fn get_provisioner_daemons(
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<ProvisionerDaemon>>> {
     crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    let daemons = state.store.list_provisioner_daemons().await?;
+    let daemons = crate::domain::builds::list_daemons(&state).await?;
     Ok(Json(
         daemons
             .iter()
@@ -84,7 +84,7 @@ pub async fn get_provisioner_daemons(
 
 /// A random daemon name (`brave-turing-1a2b`).
 fn random_daemon_name() -> String {
-    let base = super::templateversions::random_version_name().replace('_', "-");
+    let base = crate::domain::templates::random_version_name().replace('_', "-");
     let suffix = &Uuid::new_v4().simple().to_string()[..4];
     format!("{base}-{suffix}")
 }
@@ -199,17 +199,7 @@ pub async fn serve_provisioner_daemon(
         Some(auth) => {
             crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?
         }
-        None => {
-            let found = if organization == "default" {
-                state.store.get_default_organization().await
-            } else {
-                match Uuid::parse_str(&organization) {
-                    Ok(id) => state.store.get_organization_by_id(id).await,
-                    Err(_) => state.store.get_organization_by_name(&organization).await,
-                }
-            };
-            found?
-        }
+        None => crate::domain::builds::daemon_organization(&state, &organization).await?,
     };
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| {

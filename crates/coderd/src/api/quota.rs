@@ -2,12 +2,11 @@
 //! spec section 6).
 
 use axum::extract::State;
-use codersdk::{FeatureName, Response as Message, WorkspaceQuota};
+use codersdk::{Response as Message, WorkspaceQuota};
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
-use crate::rbac::{Action, Resource};
 use crate::state::AppState;
 
 /// `GET /workspace-quota/{user}`: `{credits_consumed, budget}` in credits
@@ -23,18 +22,10 @@ pub async fn get_workspace_quota(
     Path(user): Path<String>,
 ) -> ApiResult<Json<WorkspaceQuota>> {
     let u = crate::domain::lookup::resolve_user(&state, &auth.user, &user).await?;
-    if !auth.subject.can(Action::Read, &Resource::User.any()) {
-        return Err(ApiError::not_found());
-    }
-    let org = state.store.get_default_organization().await?;
-    let q = state.store.workspace_quota(u.id, org.id).await?;
-    let budget = if state.entitlements.enabled(FeatureName::TemplateRbac) {
-        q.budget
-    } else {
-        -1
-    };
+    let (credits_consumed, budget) =
+        crate::domain::workspaces::quota(&state, &auth.actor(), &u).await?;
     Ok(Json(WorkspaceQuota {
-        credits_consumed: q.credits_consumed,
+        credits_consumed,
         budget,
     }))
 }

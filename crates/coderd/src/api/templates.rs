@@ -1,172 +1,30 @@
 //! Templates: `/organizations/{organization}/templates`,
 //! `/organizations/{organization}/templates/{templatename}`,
 //! `/templates/{template}` and its versions (Coder API reference,
-//! "Templates" section).
+//! "Templates" section). Each handler parses, calls
+//! [`crate::domain::templates`] and renders through
+//! [`crate::view::templates`].
 //!
 //! Who may do what (upstream's defaults): every member of the template's
 //! organization may read it and build workspaces from it (the Everyone
 //! group's `use` role); owners, template admins and the organization's
-//! admins manage it. [`can_use`] and [`can_admin`] are the only places that
-//! decide, so template ACLs can refine them.
-
-use std::collections::BTreeMap;
+//! admins manage it ([`crate::template_access::TemplateAccess`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use codersdk::{
-    CreateTemplateRequest, Response as Message, Template, TemplateVersion, TransitionStats,
+    CreateTemplateRequest, Response as Message, Template, TemplateVersion,
     UpdateActiveTemplateVersion, UpdateTemplateMeta,
 };
-use uuid::Uuid;
 
-use super::templateversions::versions_to_sdk;
-use super::validate::{is_valid_username, Validator};
 use crate::auth::Auth;
-use crate::error::{field_error, ApiError, ApiResult};
+use crate::domain::templates::TemplateUpdated;
+use crate::domain::{self, AuditContext};
+use crate::error::ApiResult;
 use crate::extract::{parse_uuid, Json, Path};
-use crate::rbac::{Action, Resource};
 use crate::state::AppState;
-use crate::template_access::TemplateAccess;
-
-/// May the caller read the template and build workspaces from it? (RBAC,
-/// and the template's ACL when `template_rbac` is licensed; see
-/// [`TemplateAccess`].)
-pub async fn can_use(state: &AppState, auth: &Auth, t: &store::Template) -> ApiResult<bool> {
-    Ok(TemplateAccess::load(state, auth).await?.can_use(t))
-}
-
-/// May the caller change the template (and its versions and ACL)?
-pub async fn can_admin(state: &AppState, auth: &Auth, t: &store::Template) -> ApiResult<bool> {
-    Ok(TemplateAccess::load(state, auth).await?.can_admin(t))
-}
-
-/// Longest template description (upstream: `lt=128`).
-const MAX_DESCRIPTION: usize = 127;
-/// Longest template display name.
-const MAX_DISPLAY_NAME: usize = 64;
-
-/// Converts templates, reading their creators and workspace owners in one
-/// query each.
-pub async fn templates_to_sdk(
-    state: &AppState,
-    ts: &[store::Template],
-) -> ApiResult<Vec<Template>> {
-    let ids: Vec<Uuid> = ts.iter().map(|t| t.created_by).collect();
-    let users: BTreeMap<Uuid, String> = state
-        .store
-        .users_by_ids(&ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
-    let tids: Vec<Uuid> = ts.iter().map(|t| t.id).collect();
-    let counts: BTreeMap<Uuid, i64> = state
-        .store
-        .template_active_user_counts(&tids)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(ts
-        .iter()
-        .map(|t| Template {
-            id: t.id,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            organization_id: t.organization_id,
-            name: t.name.clone(),
-            display_name: t.display_name.clone(),
-            provisioner: t.provisioner.clone(),
-            active_version_id: t.active_version_id,
-            active_user_count: counts.get(&t.id).copied().unwrap_or(0),
-            build_time_stats: ["start", "stop", "delete"]
-                .iter()
-                .map(|k| (k.to_string(), TransitionStats::default()))
-                .collect(),
-            description: t.description.clone(),
-            icon: t.icon.clone(),
-            default_ttl_ms: t.default_ttl,
-            created_by_id: t.created_by,
-            created_by_name: users.get(&t.created_by).cloned().unwrap_or_default(),
-            allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
-        })
-        .collect())
-}
-
-async fn template_to_sdk(state: &AppState, t: &store::Template) -> ApiResult<Template> {
-    Ok(templates_to_sdk(state, std::slice::from_ref(t))
-        .await?
-        .pop()
-        .expect("one template"))
-}
-
-/// Resolves `{template}` (a UUID) to a template the caller may use; else
-/// 404 stock (400 for a malformed id).
-pub async fn resolve_template(
-    state: &AppState,
-    auth: &Auth,
-    raw: &str,
-) -> ApiResult<store::Template> {
-    let id = parse_uuid(raw)?;
-    let t = state.store.get_template(id).await?;
-    if !can_use(state, auth, &t).await? {
-        return Err(ApiError::not_found());
-    }
-    Ok(t)
-}
-
-/// The import job of a version, which must have succeeded for the version
-/// to become (or be made) a template's active version.
-async fn require_imported(
-    state: &AppState,
-    v: &store::TemplateVersion,
-    field: &str,
-) -> ApiResult<()> {
-    let job = state.store.get_job(v.job_id).await?;
-    match super::provisionerjobs::job_status(&job) {
-        codersdk::ProvisionerJobStatus::Succeeded => Ok(()),
-        codersdk::ProvisionerJobStatus::Pending | codersdk::ProvisionerJobStatus::Running => Err(
-            ApiError::bad_request("The template version is still being imported.").validations(
-                vec![codersdk::ValidationError {
-                    field: field.into(),
-                    detail: "Wait for the import job to succeed.".into(),
-                }],
-            ),
-        ),
-        _ => Err(
-            ApiError::bad_request("The template version failed to import.").validations(vec![
-                codersdk::ValidationError {
-                    field: field.into(),
-                    detail: format!(
-                        "The import job did not succeed: {}",
-                        job.error.unwrap_or_else(|| "canceled".into())
-                    ),
-                },
-            ]),
-        ),
-    }
-}
-
-fn validate_meta(v: &mut Validator, name: Option<&str>, display: Option<&str>, desc: Option<&str>) {
-    if let Some(n) = name {
-        if !is_valid_username(n) {
-            v.push("name", field_error("name", "template_name", n).detail);
-        }
-    }
-    if let Some(d) = display {
-        if d.chars().count() > MAX_DISPLAY_NAME {
-            v.push(
-                "display_name",
-                field_error("display_name", "template_display_name", d).detail,
-            );
-        }
-    }
-    if let Some(d) = desc {
-        if d.len() > MAX_DESCRIPTION {
-            v.push("description", field_error("description", "lt", d).detail);
-        }
-    }
-}
+use crate::view::templates::{template_to_sdk, templates_to_sdk, versions_to_sdk};
 
 /// `POST /organizations/{organization}/templates`: makes a template from a
 /// successfully imported version that belongs to no template yet. 409
@@ -180,95 +38,13 @@ fn validate_meta(v: &mut Validator, name: Option<&str>, display: Option<&str>, d
 pub async fn post_template(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(organization): Path<String>,
     Json(req): Json<CreateTemplateRequest>,
 ) -> ApiResult<(StatusCode, Json<Template>)> {
-    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    auth.require(Action::Create, &Resource::Template.in_org(org.id))?;
-    let mut v = Validator::new();
-    v.required("name", &req.name);
-    if req.version_id.is_none() {
-        v.push(
-            "template_version_id",
-            field_error("template_version_id", "required", "").detail,
-        );
-    }
-    validate_meta(
-        &mut v,
-        Some(req.name.as_str()).filter(|n| !n.is_empty()),
-        Some(&req.display_name),
-        Some(&req.description),
-    );
-    if req.default_ttl_ms.is_some_and(|t| t < 0) {
-        v.push("default_ttl_ms", "Must be a positive integer.");
-    }
-    v.finish()?;
-    let version_id = req.version_id.expect("validated");
-    let version = match state.store.get_template_version(version_id).await {
-        Ok(v) if v.organization_id == org.id => v,
-        Ok(_) | Err(store::StoreError::NotFound) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("Template version {version_id:?} not found."),
-            )
-            .validations(vec![codersdk::ValidationError {
-                field: "template_version_id".into(),
-                detail: "Template version not found".into(),
-            }]))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if version.template_id.is_some() {
-        return Err(
-            ApiError::bad_request("The template version already belongs to a template.")
-                .validations(vec![codersdk::ValidationError {
-                    field: "template_version_id".into(),
-                    detail: "Create a new version for the new template.".into(),
-                }]),
-        );
-    }
-    require_imported(&state, &version, "template_version_id").await?;
-    let job = state.store.get_job(version.job_id).await?;
-    let now = store::now();
-    let t = store::Template {
-        id: Uuid::new_v4(),
-        created_at: now,
-        updated_at: now,
-        organization_id: org.id,
-        deleted: false,
-        name: req.name.clone(),
-        provisioner: job.provisioner,
-        active_version_id: version.id,
-        description: req.description.clone(),
-        default_ttl: req.default_ttl_ms.unwrap_or(0),
-        created_by: auth.user.id,
-        icon: req.icon.clone(),
-        display_name: req.display_name.clone(),
-        allow_user_cancel_workspace_jobs: req.allow_user_cancel_workspace_jobs.unwrap_or(true),
-    };
-    match state
-        .store
-        .insert_template(&t, !req.disable_everyone_group_access)
-        .await
-    {
-        Ok(()) => {}
-        Err(e) if e.is_conflict_on(store::templates::TEMPLATE_NAME_INDEX) => {
-            return Err(ApiError::conflict(format!(
-                "Template with name {:?} already exists.",
-                t.name
-            ))
-            .validations(vec![codersdk::ValidationError {
-                field: "name".into(),
-                detail: "This value is already in use and should be unique.".into(),
-            }]))
-        }
-        Err(store::StoreError::Conflict(c)) if c == "template_version_in_use" => {
-            return Err(ApiError::bad_request(
-                "The template version already belongs to a template.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let actor = auth.actor();
+    let org = domain::lookup::resolve_org(&state, &actor, &organization).await?;
+    let t = domain::templates::create_template(&state, &actor, &ctx, &org, &req).await?;
     Ok((
         StatusCode::CREATED,
         Json(template_to_sdk(&state, &t).await?),
@@ -285,15 +61,9 @@ pub async fn get_templates(
     auth: Auth,
     Path(organization): Path<String>,
 ) -> ApiResult<Json<Vec<Template>>> {
-    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    let access = TemplateAccess::load(&state, &auth).await?;
-    let ts: Vec<store::Template> = state
-        .store
-        .list_templates(Some(org.id))
-        .await?
-        .into_iter()
-        .filter(|t| access.can_use(t))
-        .collect();
+    let actor = auth.actor();
+    let org = domain::lookup::resolve_org(&state, &actor, &organization).await?;
+    let ts = domain::templates::list_templates(&state, &actor, &org).await?;
     Ok(Json(templates_to_sdk(&state, &ts).await?))
 }
 
@@ -307,11 +77,9 @@ pub async fn get_template_by_name(
     auth: Auth,
     Path((organization, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Template>> {
-    let org = crate::domain::lookup::resolve_org(&state, &auth.actor(), &organization).await?;
-    let t = state.store.get_template_by_name(org.id, &name).await?;
-    if !can_use(&state, &auth, &t).await? {
-        return Err(ApiError::not_found());
-    }
+    let actor = auth.actor();
+    let org = domain::lookup::resolve_org(&state, &actor, &organization).await?;
+    let t = domain::templates::template_by_name(&state, &actor, &org, &name).await?;
     Ok(Json(template_to_sdk(&state, &t).await?))
 }
 
@@ -324,7 +92,7 @@ pub async fn get_template(
     auth: Auth,
     Path(template): Path<String>,
 ) -> ApiResult<Json<Template>> {
-    let t = resolve_template(&state, &auth, &template).await?;
+    let t = domain::lookup::resolve_template(&state, &auth.actor(), parse_uuid(&template)?).await?;
     Ok(Json(template_to_sdk(&state, &t).await?))
 }
 
@@ -338,60 +106,16 @@ pub async fn get_template(
 pub async fn patch_template(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(template): Path<String>,
     Json(req): Json<UpdateTemplateMeta>,
 ) -> ApiResult<Response> {
-    let t = resolve_template(&state, &auth, &template).await?;
-    if !can_admin(&state, &auth, &t).await? {
-        return Err(ApiError::forbidden());
+    let actor = auth.actor();
+    let t = domain::lookup::resolve_template(&state, &actor, parse_uuid(&template)?).await?;
+    match domain::templates::update_template(&state, &actor, &ctx, &t, &req).await? {
+        TemplateUpdated::Unchanged => Ok(StatusCode::NOT_MODIFIED.into_response()),
+        TemplateUpdated::Updated(t) => Ok(Json(template_to_sdk(&state, &t).await?).into_response()),
     }
-    let blank = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-    let name = blank(&req.name);
-    let mut v = Validator::new();
-    validate_meta(
-        &mut v,
-        name.as_deref(),
-        req.display_name.as_deref(),
-        req.description.as_deref(),
-    );
-    if req.default_ttl_ms.is_some_and(|t| t < 0) {
-        v.push("default_ttl_ms", "Must be a positive integer.");
-    }
-    v.finish()?;
-    let u = store::TemplateUpdate {
-        name: name.filter(|n| *n != t.name),
-        display_name: req.display_name.clone().filter(|d| *d != t.display_name),
-        description: req.description.clone().filter(|d| *d != t.description),
-        icon: req.icon.clone().filter(|i| *i != t.icon),
-        default_ttl: req.default_ttl_ms.filter(|d| *d != t.default_ttl),
-        allow_user_cancel_workspace_jobs: req
-            .allow_user_cancel_workspace_jobs
-            .filter(|a| *a != t.allow_user_cancel_workspace_jobs),
-    };
-    if u.name.is_none()
-        && u.display_name.is_none()
-        && u.description.is_none()
-        && u.icon.is_none()
-        && u.default_ttl.is_none()
-        && u.allow_user_cancel_workspace_jobs.is_none()
-    {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
-    }
-    let updated = match state.store.update_template(t.id, &u).await {
-        Ok(t) => t,
-        Err(e) if e.is_conflict_on(store::templates::TEMPLATE_NAME_INDEX) => {
-            return Err(ApiError::conflict(format!(
-                "Template with name {:?} already exists.",
-                u.name.unwrap_or_default()
-            ))
-            .validations(vec![codersdk::ValidationError {
-                field: "name".into(),
-                detail: "This value is already in use and should be unique.".into(),
-            }]))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(Json(template_to_sdk(&state, &updated).await?).into_response())
 }
 
 /// `DELETE /templates/{template}`: 200 `Template has been deleted!`; 412
@@ -402,23 +126,13 @@ pub async fn patch_template(
 pub async fn delete_template(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(template): Path<String>,
 ) -> ApiResult<Json<Message>> {
-    let t = resolve_template(&state, &auth, &template).await?;
-    if !auth.subject.can(
-        Action::Delete,
-        &Resource::Template.in_org(t.organization_id),
-    ) {
-        return Err(ApiError::forbidden());
-    }
-    match state.store.delete_template(t.id).await {
-        Ok(()) => Ok(Json(Message::message("Template has been deleted!"))),
-        Err(store::StoreError::Conflict(c)) if c == "workspaces_exist" => Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "All workspaces must be deleted before a template can be removed.",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let actor = auth.actor();
+    let t = domain::lookup::resolve_template(&state, &actor, parse_uuid(&template)?).await?;
+    domain::templates::delete_template(&state, &actor, &ctx, &t).await?;
+    Ok(Json(Message::message("Template has been deleted!")))
 }
 
 /// `GET /templates/{template}/versions`: the template's versions, oldest
@@ -431,8 +145,8 @@ pub async fn get_template_versions(
     auth: Auth,
     Path(template): Path<String>,
 ) -> ApiResult<Json<Vec<TemplateVersion>>> {
-    let t = resolve_template(&state, &auth, &template).await?;
-    let versions = state.store.list_template_versions(t.id).await?;
+    let t = domain::lookup::resolve_template(&state, &auth.actor(), parse_uuid(&template)?).await?;
+    let versions = domain::templates::list_versions(&state, &t).await?;
     Ok(Json(versions_to_sdk(&state, &versions).await?))
 }
 
@@ -446,32 +160,13 @@ pub async fn get_template_versions(
 pub async fn patch_active_template_version(
     State(state): State<AppState>,
     auth: Auth,
+    ctx: AuditContext,
     Path(template): Path<String>,
     Json(req): Json<UpdateActiveTemplateVersion>,
 ) -> ApiResult<Json<Message>> {
-    let t = resolve_template(&state, &auth, &template).await?;
-    if !can_admin(&state, &auth, &t).await? {
-        return Err(ApiError::forbidden());
-    }
-    let Some(id) = req.id else {
-        return Err(ApiError::validation(vec![field_error(
-            "id", "required", "",
-        )]));
-    };
-    let version = match state.store.get_template_version(id).await {
-        Ok(v) if v.template_id == Some(t.id) => v,
-        Ok(_) | Err(store::StoreError::NotFound) => {
-            return Err(ApiError::bad_request(
-                "The provided template version doesn't belong to the specified template.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    require_imported(&state, &version, "id").await?;
-    state
-        .store
-        .set_template_active_version(t.id, version.id)
-        .await?;
+    let actor = auth.actor();
+    let t = domain::lookup::resolve_template(&state, &actor, parse_uuid(&template)?).await?;
+    domain::templates::set_active_version(&state, &actor, &ctx, &t, req.id).await?;
     Ok(Json(Message::message(
         "Updated the active template version!",
     )))

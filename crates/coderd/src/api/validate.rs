@@ -61,6 +61,19 @@ impl Validator {
         self
     }
 
+    /// [`Validator::finish`] for the domain layer: a
+    /// [`crate::domain::Refusal::Invalid`] `Validation failed.` with the
+    /// entries.
+    pub fn finish_domain(&mut self) -> crate::domain::DomainResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::domain::DomainError::invalid_fields(std::mem::take(
+                &mut self.errors,
+            )))
+        }
+    }
+
     /// `Err(400 Validation failed.)` when anything failed.
     pub fn finish(&mut self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

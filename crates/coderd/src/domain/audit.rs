@@ -258,9 +258,16 @@ pub struct Page {
     pub rows: Vec<store::AuditLog>,
     /// Rows matching the filter, ignoring paging.
     pub count: i64,
-    /// The actors and the audited users of the page, deleted ones
-    /// included (one query).
+    /// The actors and the audited users of the page, and the owners of
+    /// its workspaces, deleted ones included (one query).
     pub users: Vec<store::User>,
+    /// The page's audited templates, deleted ones included (one query).
+    pub templates: Vec<store::Template>,
+    /// The page's audited workspaces and the workspaces of its audited
+    /// builds, deleted ones included (one query).
+    pub workspaces: Vec<store::Workspace>,
+    /// The page's audited builds (one query).
+    pub builds: Vec<store::WorkspaceBuild>,
 }
 
 /// Reads the audit log (upstream's `GET /audit`): owners and auditors
@@ -276,6 +283,37 @@ pub async fn list(
         &crate::rbac::Resource::AuditLog.any(),
     )?;
     let (rows, count) = state.store.list_audit_logs(filter).await?;
+    let of_type = |t: ResourceType| -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.resource_type == t)
+            .map(|r| r.resource_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let template_ids = of_type(ResourceType::Template);
+    let templates = if template_ids.is_empty() {
+        Vec::new()
+    } else {
+        state.store.templates_by_ids(&template_ids).await?
+    };
+    let build_ids = of_type(ResourceType::WorkspaceBuild);
+    let builds = if build_ids.is_empty() {
+        Vec::new()
+    } else {
+        state.store.workspace_builds_by_ids(&build_ids).await?
+    };
+    let mut workspace_ids = of_type(ResourceType::Workspace);
+    workspace_ids.extend(builds.iter().map(|b| b.workspace_id));
+    workspace_ids.sort();
+    workspace_ids.dedup();
+    let workspaces = if workspace_ids.is_empty() {
+        Vec::new()
+    } else {
+        state.store.workspaces_by_ids(&workspace_ids).await?
+    };
     let mut ids: Vec<Uuid> = rows
         .iter()
         .map(|r| r.user_id)
@@ -284,6 +322,7 @@ pub async fn list(
                 .filter(|r| r.resource_type == ResourceType::User)
                 .map(|r| r.resource_id),
         )
+        .chain(workspaces.iter().map(|w| w.owner_id))
         .filter(|id| !id.is_nil())
         .collect();
     ids.sort();
@@ -293,5 +332,12 @@ pub async fn list(
     } else {
         state.store.users_by_ids_including_deleted(&ids).await?
     };
-    Ok(Page { rows, count, users })
+    Ok(Page {
+        rows,
+        count,
+        users,
+        templates,
+        workspaces,
+        builds,
+    })
 }

@@ -78,3 +78,115 @@ pub async fn resolve_group(
     }
     Ok(g)
 }
+
+/// Resolves `{template}` (parsed by the front end) to a non-deleted
+/// template the actor may use; else 404 stock.
+pub async fn resolve_template(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> DomainResult<store::Template> {
+    let t = match state.store.get_template(id).await {
+        Ok(t) => t,
+        Err(store::StoreError::NotFound) => return Err(DomainError::not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    if !super::templates::can_use(state, actor, &t).await? {
+        return Err(DomainError::not_found());
+    }
+    Ok(t)
+}
+
+/// May the actor read this version? Through its template when it has one;
+/// an unattached version only by those who read templates in its
+/// organization, and its creator.
+async fn can_read_version(
+    state: &AppState,
+    actor: &Actor,
+    v: &store::TemplateVersion,
+) -> DomainResult<bool> {
+    match v.template_id {
+        Some(tid) => match state.store.get_template_any(tid).await {
+            Ok(t) => super::templates::can_use(state, actor, &t).await,
+            Err(store::StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        },
+        None => Ok(
+            actor.can(Action::Read, &Resource::Template.in_org(v.organization_id))
+                || v.created_by == actor.user_id(),
+        ),
+    }
+}
+
+/// Resolves `{templateversion}` to a version the actor may read (404).
+pub async fn resolve_version(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> DomainResult<store::TemplateVersion> {
+    let v = match state.store.get_template_version(id).await {
+        Ok(v) => v,
+        Err(store::StoreError::NotFound) => return Err(DomainError::not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    if !can_read_version(state, actor, &v).await? {
+        return Err(DomainError::not_found());
+    }
+    Ok(v)
+}
+
+/// Resolves `{workspace}` to a workspace the actor may read (404). A
+/// deleted one is 410 unless `include_deleted`, as upstream.
+pub async fn resolve_workspace(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    include_deleted: bool,
+) -> DomainResult<store::Workspace> {
+    let ws = match state.store.get_workspace(id).await {
+        Ok(ws) => ws,
+        Err(store::StoreError::NotFound) => return Err(DomainError::not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    check_workspace(actor, ws, include_deleted)
+}
+
+/// The read and deleted checks of [`resolve_workspace`].
+pub fn check_workspace(
+    actor: &Actor,
+    ws: store::Workspace,
+    include_deleted: bool,
+) -> DomainResult<store::Workspace> {
+    if !actor.can(Action::Read, &super::builds::workspace_object(&ws)) {
+        return Err(DomainError::not_found());
+    }
+    if ws.deleted && !include_deleted {
+        return Err(DomainError::refused(
+            Refusal::Gone,
+            format!(
+                "Workspace {:?} was deleted, you can view this workspace by specifying 'include_deleted=true' and trying again.",
+                ws.id.to_string()
+            ),
+        ));
+    }
+    Ok(ws)
+}
+
+/// Resolves `{workspacebuild}` to a build whose workspace the actor may
+/// read (404), with that workspace.
+pub async fn resolve_build(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> DomainResult<(store::WorkspaceBuild, store::Workspace)> {
+    let b = match state.store.get_workspace_build(id).await {
+        Ok(b) => b,
+        Err(store::StoreError::NotFound) => return Err(DomainError::not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let ws = state.store.get_workspace(b.workspace_id).await?;
+    if !actor.can(Action::Read, &super::builds::workspace_object(&ws)) {
+        return Err(DomainError::not_found());
+    }
+    Ok((b, ws))
+}

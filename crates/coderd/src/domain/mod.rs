@@ -19,12 +19,15 @@
 pub mod apikeys;
 pub mod appearance;
 pub mod audit;
+pub mod builds;
 pub mod groups;
 pub mod licenses;
 pub mod lookup;
 pub mod organizations;
 pub mod template_acl;
+pub mod templates;
 pub mod users;
+pub mod workspaces;
 
 use codersdk::ValidationError;
 use uuid::Uuid;
@@ -145,6 +148,11 @@ pub enum Refusal {
     NotFound,
     /// It exists already, or clashes with another (409).
     Conflict,
+    /// It was deleted (410), e.g. a deleted workspace.
+    Gone,
+    /// A precondition does not hold (412), e.g. deleting a template that
+    /// workspaces still use.
+    PreconditionFailed,
 }
 
 impl Refusal {
@@ -157,6 +165,8 @@ impl Refusal {
             Refusal::Forbidden => 403,
             Refusal::NotFound => 404,
             Refusal::Conflict => 409,
+            Refusal::Gone => 410,
+            Refusal::PreconditionFailed => 412,
         }
     }
 }
@@ -208,6 +218,19 @@ impl DomainError {
     /// to this resource`.
     pub fn not_found() -> DomainError {
         DomainError::refused(Refusal::NotFound, crate::error::RESOURCE_NOT_FOUND)
+    }
+
+    /// Upstream's 400 `Validation failed.` with per-field entries.
+    pub fn invalid_fields(validations: Vec<ValidationError>) -> DomainError {
+        DomainError::refused(Refusal::Invalid, "Validation failed.").validations(validations)
+    }
+
+    /// Sets a refusal's per-field entries (no-op for other errors).
+    pub fn validations(mut self, v: Vec<ValidationError>) -> DomainError {
+        if let DomainError::Refused { validations, .. } = &mut self {
+            *validations = v;
+        }
+        self
     }
 
     /// Adds a detail to a refusal (no-op for other errors).

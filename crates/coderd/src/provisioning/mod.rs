@@ -10,6 +10,7 @@
 //! any job's logs).
 
 pub mod inprocess;
+pub mod logs;
 pub mod reaper;
 pub mod serve;
 pub mod session;
@@ -42,6 +43,12 @@ pub async fn notify_job_posted(state: &AppState, job_id: Uuid) {
     {
         tracing::warn!(%err, "publish job posted");
     }
+}
+
+/// Subscribes to a pubsub channel ([`CHANNEL_JOB_POSTED`],
+/// [`CHANNEL_JOB_LOGS`]).
+pub fn subscribe(state: &AppState, channel: &str) -> store::pubsub::Subscription {
+    state.store.pubsub().subscribe(channel)
 }
 
 /// Tells log followers (on every replica) a job has new logs or finished.

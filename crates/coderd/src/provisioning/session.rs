@@ -70,6 +70,13 @@ fn refused(r: JobRefusal) -> CallError {
     CallError::Refused(r.message().to_owned())
 }
 
+fn report(e: crate::domain::builds::ReportError) -> CallError {
+    match e {
+        crate::domain::builds::ReportError::Refused(r) => refused(r),
+        crate::domain::builds::ReportError::Store(e) => e.into(),
+    }
+}
+
 fn parse_job_id(s: &str) -> Result<Uuid, CallError> {
     Uuid::parse_str(s).map_err(|_| CallError::Refused(format!("invalid job id {s:?}")))
 }
@@ -154,12 +161,15 @@ impl DaemonSession {
                     Err(e) => {
                         let msg = format!("prepare job for the provisioner daemon: {e}");
                         tracing::error!(job = %job.id, error = %msg, "acquire job");
-                        let _ = self
-                            .state
-                            .store
-                            .fail_job(job.id, self.daemon_id, &msg, None, store::now())
-                            .await;
-                        notify_job_logs(&self.state, job.id).await;
+                        self.acquired.lock().expect("acquired lock").remove(&job.id);
+                        let _ = crate::domain::builds::fail_job(
+                            &self.state,
+                            job.id,
+                            self.daemon_id,
+                            &msg,
+                            None,
+                        )
+                        .await;
                         continue;
                     }
                 }
@@ -194,18 +204,18 @@ impl DaemonSession {
             coder_url: self.state.access_url.clone(),
             ..Default::default()
         };
-        match job.job_type.as_str() {
-            store::provisioning::JOB_TYPE_WORKSPACE_BUILD => {
+        match job.job_type {
+            store::JobType::WorkspaceBuild => {
                 let build_id = input.workspace_build_id.ok_or(StoreError::NotFound)?;
                 let build = s.get_workspace_build(build_id).await?;
                 let ws = s.get_workspace(build.workspace_id).await?;
                 let owner = s.get_user_by_id(ws.owner_id).await?;
                 let version = s.get_template_version(build.template_version_id).await?;
                 let template = s.get_template_any(ws.template_id).await?;
-                meta.workspace_transition = match build.transition.as_str() {
-                    "stop" => WorkspaceTransition::Stop,
-                    "delete" => WorkspaceTransition::Destroy,
-                    _ => WorkspaceTransition::Start,
+                meta.workspace_transition = match build.transition {
+                    store::Transition::Start => WorkspaceTransition::Start,
+                    store::Transition::Stop => WorkspaceTransition::Stop,
+                    store::Transition::Delete => WorkspaceTransition::Destroy,
                 };
                 meta.workspace_name = ws.name.clone();
                 meta.workspace_owner = owner.username.clone();
@@ -236,7 +246,7 @@ impl DaemonSession {
                     meta.workspace_owner_email = u.email.clone();
                     meta.workspace_owner_id = u.id.to_string();
                 }
-                if kind == store::provisioning::JOB_TYPE_TEMPLATE_VERSION_DRY_RUN {
+                if kind == store::JobType::TemplateVersionDryRun {
                     out.template_dry_run = Some(AcquiredTemplateDryRun {
                         parameter_values: Vec::new(),
                         metadata: meta,
@@ -304,13 +314,10 @@ impl DaemonSession {
         } else {
             storable(&req.error)
         };
-        self.state
-            .store
-            .fail_job(id, self.daemon_id, &error, state, store::now())
-            .await?
-            .map_err(refused)?;
+        crate::domain::builds::fail_job(&self.state, id, self.daemon_id, &error, state)
+            .await
+            .map_err(report)?;
         self.acquired.lock().expect("acquired lock").remove(&id);
-        notify_job_logs(&self.state, id).await;
         Ok(Empty {})
     }
 
@@ -331,13 +338,10 @@ impl DaemonSession {
             .flatten()
             .find_map(|r| check_resources(r))
         {
-            self.state
-                .store
-                .fail_job(id, self.daemon_id, &problem, None, store::now())
-                .await?
-                .map_err(refused)?;
+            crate::domain::builds::fail_job(&self.state, id, self.daemon_id, &problem, None)
+                .await
+                .map_err(report)?;
             self.acquired.lock().expect("acquired lock").remove(&id);
-            notify_job_logs(&self.state, id).await;
             return Ok(Empty {});
         }
         let job = self.state.store.get_job(id).await.map_err(|e| match e {
@@ -345,37 +349,44 @@ impl DaemonSession {
             other => other.into(),
         })?;
         let now = store::now();
-        let res = if let Some(b) = &req.workspace_build {
-            if job.job_type != store::provisioning::JOB_TYPE_WORKSPACE_BUILD {
+        if let Some(b) = &req.workspace_build {
+            if job.job_type != store::JobType::WorkspaceBuild {
                 return Err(CallError::Refused(
                     "the job is not a workspace build".into(),
                 ));
             }
             let build = self.state.store.get_workspace_build_by_job(id).await?;
-            let resources = convert_resources(id, &build.transition, &b.resources, now);
-            self.state
-                .store
-                .complete_build_job(id, self.daemon_id, &b.state, &resources, now)
-                .await?
+            let resources = convert_resources(id, build.transition, &b.resources, now);
+            crate::domain::builds::complete_build(
+                &self.state,
+                &job,
+                self.daemon_id,
+                &b.state,
+                &resources,
+            )
+            .await
+            .map_err(report)?;
         } else if let Some(i) = &req.template_import {
-            let mut resources = convert_resources(id, "start", &i.start_resources, now);
-            resources.extend(convert_resources(id, "stop", &i.stop_resources, now));
-            self.state
-                .store
-                .complete_import_job(id, self.daemon_id, &resources, now)
-                .await?
+            let mut resources =
+                convert_resources(id, store::Transition::Start, &i.start_resources, now);
+            resources.extend(convert_resources(
+                id,
+                store::Transition::Stop,
+                &i.stop_resources,
+                now,
+            ));
+            crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
+                .await
+                .map_err(report)?;
         } else if let Some(d) = &req.template_dry_run {
-            let resources = convert_resources(id, "start", &d.resources, now);
-            self.state
-                .store
-                .complete_import_job(id, self.daemon_id, &resources, now)
-                .await?
+            let resources = convert_resources(id, store::Transition::Start, &d.resources, now);
+            crate::domain::builds::complete_import(&self.state, id, self.daemon_id, &resources)
+                .await
+                .map_err(report)?;
         } else {
             return Err(CallError::Refused("CompletedJob names no job type".into()));
-        };
-        res.map_err(refused)?;
+        }
         self.acquired.lock().expect("acquired lock").remove(&id);
-        notify_job_logs(&self.state, id).await;
         Ok(Empty {})
     }
 
@@ -388,38 +399,14 @@ impl DaemonSession {
         req: CommitQuotaRequest,
     ) -> Result<CommitQuotaResponse, CallError> {
         let id = parse_job_id(&req.job_id)?;
-        let job = match self.state.store.get_job(id).await {
-            Ok(j) => j,
-            Err(StoreError::NotFound) => return Err(refused(JobRefusal::NotFound)),
-            Err(e) => return Err(e.into()),
-        };
-        if job.started_at.is_none() {
-            return Err(refused(JobRefusal::NotStarted));
-        }
-        if job.worker_id != Some(self.daemon_id) {
-            return Err(refused(JobRefusal::NotOwner));
-        }
-        if job.completed_at.is_some() {
-            return Err(refused(JobRefusal::AlreadyCompleted));
-        }
-        // Without template_rbac there is no quota committer (upstream's
-        // AGPL answer): every build passes, budget -1.
-        if !self
-            .state
-            .entitlements
-            .licensed(codersdk::FeatureName::TemplateRbac)
-        {
-            return Ok(CommitQuotaResponse {
-                ok: true,
-                credits_consumed: 0,
-                budget: -1,
-            });
-        }
-        let q = self
-            .state
-            .store
-            .commit_quota(id, i64::from(req.daily_cost))
-            .await?;
+        let q = crate::domain::builds::commit_quota(
+            &self.state,
+            id,
+            self.daemon_id,
+            i64::from(req.daily_cost),
+        )
+        .await
+        .map_err(report)?;
         Ok(CommitQuotaResponse {
             ok: q.ok,
             credits_consumed: q.credits_consumed.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
@@ -501,7 +488,7 @@ fn check_resources(resources: &[Resource]) -> Option<String> {
 /// Converts reported resources to rows for job `job_id`.
 fn convert_resources(
     job_id: Uuid,
-    transition: &str,
+    transition: store::Transition,
     resources: &[Resource],
     now: DateTime<Utc>,
 ) -> Vec<WorkspaceResource> {
@@ -531,7 +518,7 @@ fn convert_resources(
                 id: Uuid::new_v4(),
                 created_at: now,
                 job_id,
-                transition: transition.to_owned(),
+                transition,
                 resource_type: storable(&r.resource_type),
                 name: storable(&r.name),
                 hide: r.hide,

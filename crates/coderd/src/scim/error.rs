@@ -136,6 +136,7 @@ impl From<crate::domain::DomainError> for ScimError {
                     Refusal::NotFound => "notFound",
                     Refusal::Unauthenticated => "invalidAuthorization",
                     Refusal::Forbidden => "forbidden",
+                    Refusal::Gone | Refusal::PreconditionFailed => "invalidValue",
                 };
                 Self::new(status, keyword, message)
             }

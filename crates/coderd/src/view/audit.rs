@@ -103,21 +103,65 @@ pub fn description(row: &store::AuditLog) -> String {
 /// Renders a page: one pass, the users already loaded by the domain.
 pub fn render(page: &Page) -> AuditLogResponse {
     let users: HashMap<Uuid, &store::User> = page.users.iter().map(|u| (u.id, u)).collect();
+    let templates: HashMap<Uuid, &store::Template> =
+        page.templates.iter().map(|t| (t.id, t)).collect();
+    let workspaces: HashMap<Uuid, &store::Workspace> =
+        page.workspaces.iter().map(|w| (w.id, w)).collect();
+    let builds: HashMap<Uuid, &store::WorkspaceBuild> =
+        page.builds.iter().map(|b| (b.id, b)).collect();
+    // The live workspace a workspace or build row is about.
+    let workspace_of = |r: &store::AuditLog| match r.resource_type {
+        ResourceType::Workspace => workspaces.get(&r.resource_id).copied(),
+        ResourceType::WorkspaceBuild => builds
+            .get(&r.resource_id)
+            .and_then(|b| workspaces.get(&b.workspace_id).copied()),
+        _ => None,
+    };
+    let owner_of = |w: Option<&store::Workspace>| {
+        w.and_then(|w| users.get(&w.owner_id))
+            .map(|u| u.username.clone())
+            .unwrap_or_default()
+    };
     let audit_logs = page
         .rows
         .iter()
         .map(|r| {
-            // Upstream's is_deleted: a user row missing or deleted.
+            // Upstream's is_deleted: a user, template or workspace (a
+            // build's through its workspace) missing or deleted.
             let is_deleted = match r.resource_type {
                 ResourceType::User => users.get(&r.resource_id).is_none_or(|u| u.deleted),
+                ResourceType::Template => templates.get(&r.resource_id).is_none_or(|t| t.deleted),
+                ResourceType::Workspace | ResourceType::WorkspaceBuild => {
+                    workspace_of(r).is_none_or(|w| w.deleted)
+                }
                 _ => false,
             };
+            let extra: serde_json::Value =
+                serde_json::from_str(&r.additional_fields).unwrap_or_default();
             let resource_link = if is_deleted {
                 String::new()
             } else {
                 match r.resource_type {
                     ResourceType::Template => format!("/templates/{}", r.resource_target),
                     ResourceType::User => format!("/users?filter={}", r.resource_target),
+                    ResourceType::Workspace => {
+                        let owner = owner_of(workspace_of(r));
+                        if owner.is_empty() {
+                            String::new()
+                        } else {
+                            format!("/@{owner}/{}", r.resource_target)
+                        }
+                    }
+                    ResourceType::WorkspaceBuild => {
+                        let owner = owner_of(workspace_of(r));
+                        let name = extra["workspace_name"].as_str().unwrap_or("");
+                        let number = extra["build_number"].as_str().unwrap_or("");
+                        if owner.is_empty() || name.is_empty() || number.is_empty() {
+                            String::new()
+                        } else {
+                            format!("/@{owner}/{name}/builds/{number}")
+                        }
+                    }
                     _ => String::new(),
                 }
             };

@@ -6,6 +6,9 @@
 pub mod apikeys;
 pub mod audit;
 pub mod groups;
+pub mod jobs;
 pub mod licenses;
 pub mod organizations;
+pub mod templates;
 pub mod users;
+pub mod workspaces;

@@ -7,6 +7,7 @@ pub mod common;
 mod appearance;
 mod audit;
 mod audit_admin;
+mod audit_builds;
 mod audit_groups;
 mod entitlements;
 mod errors;
