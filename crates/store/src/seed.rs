@@ -466,7 +466,6 @@ impl Store {
             builds,
         )
         .await?;
-        drop(c);
         tx.commit().await?;
         Ok(out)
     }

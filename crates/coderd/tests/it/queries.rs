@@ -272,3 +272,85 @@ both_licensed!(
         assert_eq!(quota_large, 3);
     }
 );
+
+async fn create_users(t: &TestServer, token: &str, from: usize, to: usize) {
+    for i in from..to {
+        let r = t
+            .raw(
+                Method::POST,
+                "/api/v2/users",
+                Some(token),
+                Some(
+                    &json!({
+                        "email": format!("u{i:03}@example.com"),
+                        "username": format!("u{i:03}"),
+                        "password": PASSWORD,
+                    })
+                    .to_string(),
+                ),
+            )
+            .await;
+        r.expect(201);
+    }
+}
+
+both_licensed!(
+    audit_page_costs_the_same_for_10_and_100_rows,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let owner = t.owner().await;
+        owner.license(&ca, &[("audit_log", 1)]).await;
+        let tok = owner.token().to_owned();
+        create_users(&t, &tok, 0, 10).await;
+        let path = "/api/v2/audit?limit=100&q=action:create";
+        let (page, small) = warm(&t, path, &tok).await;
+        assert_eq!(page["audit_logs"].as_array().unwrap().len(), 10);
+        create_users(&t, &tok, 10, 110).await;
+        let (page, large) = warm(&t, path, &tok).await;
+        assert_eq!(page["audit_logs"].as_array().unwrap().len(), 100);
+        assert_eq!(page["count"], 110);
+        assert_eq!(small, large, "GET /audit?limit=100");
+        assert_eq!(large, 3);
+    }
+);
+
+const SCIM_KEY: &str = "scim-query-count-key-0123";
+
+both_licensed!(
+    scim_filter_costs_the_same_for_10_and_100_users,
+    |t: TestServer, ca: LicenseAuthority| async move {
+        let mut t = t;
+        t.config.scim_auth_header = Some(SCIM_KEY.into());
+        t.restart().await;
+        let owner = t.owner().await;
+        owner.license(&ca, &[("scim", 1)]).await;
+        let h = [("Authorization", SCIM_KEY)];
+        let provision = |from: usize, to: usize| {
+            let t = &t;
+            async move {
+                for i in from..to {
+                    let body = json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": format!("s{i:03}"),
+                        "emails": [{"primary": true, "value": format!("s{i:03}@example.com")}],
+                        "active": true,
+                    });
+                    let (s, _, _) =
+                        counted(t, Method::POST, "/scim/v2/Users", &h, Some(body)).await;
+                    assert_eq!(s, 201);
+                }
+            }
+        };
+        let path = "/scim/v2/Users?filter=userName%20eq%20%22s005%22";
+        provision(0, 10).await;
+        let (s, list, small) = counted(&t, Method::GET, path, &h, None).await;
+        assert_eq!(s, 200);
+        assert_eq!(list["totalResults"], 1);
+        provision(10, 110).await;
+        let (s, list, large) = counted(&t, Method::GET, path, &h, None).await;
+        assert_eq!(s, 200);
+        assert_eq!(list["totalResults"], 1);
+        assert_eq!(list["Resources"][0]["userName"], "s005");
+        assert_eq!(small, large, "SCIM GET /Users?filter=");
+        assert_eq!(large, 3);
+    }
+);
