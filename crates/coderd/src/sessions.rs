@@ -277,3 +277,95 @@ pub fn spawn_listener(state: &AppState, mut shutdown: watch::Receiver<bool>) -> 
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(key_id: &str, user_id: Uuid) -> Auth {
+        let now = store::now();
+        let user = crate::domain::users::new_user_row(
+            &format!("{key_id}@example.com"),
+            key_id,
+            "",
+            String::new(),
+            "password",
+            Vec::new(),
+            store::UserStatus::Active,
+        );
+        let user = store::User {
+            id: user_id,
+            ..user
+        };
+        Auth {
+            key: store::ApiKey {
+                id: key_id.to_owned(),
+                hashed_secret: Vec::new(),
+                user_id,
+                last_used: now,
+                expires_at: now,
+                created_at: now,
+                updated_at: now,
+                login_type: "password".into(),
+                lifetime_seconds: 0,
+                token_name: String::new(),
+                scope: "all".into(),
+            },
+            subject: crate::rbac::subject(user_id, &[], std::iter::empty()),
+            user,
+            memberships: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn holds_at_most_its_capacity() {
+        let cache = SessionCache::new(Duration::from_secs(3600), 3);
+        for i in 0..10 {
+            cache.insert(
+                cache.generation(),
+                auth(&format!("key{i:07}"), Uuid::new_v4()),
+            );
+            assert!(cache.len() <= 3, "{} entries", cache.len());
+        }
+        assert_eq!(cache.len(), 3);
+        // The newest is always kept.
+        assert!(cache.get("key0000009").is_some());
+    }
+
+    #[test]
+    fn a_fill_that_raced_an_eviction_is_dropped() {
+        let cache = SessionCache::new(Duration::from_secs(3600), 10);
+        let user = Uuid::new_v4();
+        let before = cache.generation();
+        cache.remove_users(&[user]);
+        cache.insert(before, auth("key0000000", user));
+        assert!(cache.get("key0000000").is_none());
+        cache.insert(cache.generation(), auth("key0000000", user));
+        assert!(cache.get("key0000000").is_some());
+    }
+
+    #[test]
+    fn events_evict_keys_and_users() {
+        let cache = SessionCache::new(Duration::from_secs(3600), 10);
+        let (u1, u2) = (Uuid::new_v4(), Uuid::new_v4());
+        for (k, u) in [("k1", u1), ("k2", u1), ("k3", u2), ("k4", u2)] {
+            cache.insert(cache.generation(), auth(k, u));
+        }
+        assert!(!cache.apply("key:k3"));
+        assert!(cache.get("k3").is_none() && cache.get("k4").is_some());
+        assert!(cache.apply(&format!("user:{u1}")));
+        assert!(cache.get("k1").is_none() && cache.get("k2").is_none());
+        assert!(cache.apply(&format!("users:{u2},{u1}")));
+        assert!(cache.is_empty());
+        cache.insert(cache.generation(), auth("k1", u1));
+        assert!(cache.apply("all"));
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_zero_ttl_caches_nothing() {
+        let cache = SessionCache::new(Duration::ZERO, 10);
+        cache.insert(cache.generation(), auth("k1", Uuid::new_v4()));
+        assert!(cache.get("k1").is_none());
+    }
+}
