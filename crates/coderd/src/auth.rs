@@ -11,6 +11,10 @@
 //! Contact an admin to reactivate your account.` for a suspended user.
 //! A `dormant` user's token authenticates and makes the user `active`
 //! (upstream's `apiKeyMiddleware`, coder-now 3.3).
+//!
+//! A successful authentication is cached ([`crate::sessions`]): the next
+//! request with the same key issues no query (the secret and expiry are
+//! still checked against the cached row).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -168,6 +172,19 @@ pub async fn authenticate_in(
     })?;
     let (id, secret) = split_token(&token)
         .map_err(|e| ApiError::unauthorized(format!("Invalid API key format: {e}")))?;
+    let hashed = Sha256::digest(secret.as_bytes());
+    let now = store::now();
+    // The cached session (crate::sessions): same checks, no query.
+    if let Some(mut auth) = state.sessions.get(id) {
+        check_secret_and_expiry(&auth.key, hashed.as_slice(), now)?;
+        if let Some(key) = touch(state, &auth.key, now).await? {
+            state.sessions.update_key(&key);
+            auth.key = key;
+        }
+        return Ok(auth);
+    }
+    // Read before the lookup: a fill that raced with an eviction is dropped.
+    let generation = state.sessions.generation();
     let found = match state.store.get_key_with_user(id).await {
         Ok(f) => f,
         Err(store::StoreError::NotFound) => {
@@ -175,21 +192,13 @@ pub async fn authenticate_in(
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
-    let hashed = Sha256::digest(secret.as_bytes());
-    if !bool::from(found.key.hashed_secret.as_slice().ct_eq(hashed.as_slice())) {
-        return Err(ApiError::unauthorized("API key secret is invalid."));
-    }
-    let now = store::now();
-    if found.key.expires_at <= now {
-        return Err(ApiError::unauthorized(format!(
-            "API key expired at {:?}.",
-            found.key.expires_at.to_rfc3339()
-        )));
-    }
+    check_secret_and_expiry(&found.key, hashed.as_slice(), now)?;
     if found.user.deleted {
         return Err(ApiError::unauthorized("API key is invalid."));
     }
     let mut found = found;
+    // Upstream lists a user's organizations in membership order.
+    found.memberships.sort_by_key(|m| m.created_at);
     if found.user.status == store::UserStatus::Dormant {
         // Upstream's ActivateDormantUser: the request proceeds and the user
         // is active from now on. The update only changes a dormant user;
@@ -218,7 +227,9 @@ pub async fn authenticate_in(
             ),
         ));
     }
-    touch(state, &found.key, now).await?;
+    if let Some(key) = touch(state, &found.key, now).await? {
+        found.key = key;
+    }
     let subject = rbac::subject(
         found.user.id,
         &found.user.rbac_roles.0,
@@ -227,25 +238,53 @@ pub async fn authenticate_in(
             .iter()
             .map(|m| (m.organization_id, m.roles.0.clone())),
     );
-    Ok(Auth {
+    let auth = Auth {
         key: found.key,
         user: found.user,
         memberships: found.memberships,
         subject,
-    })
+    };
+    state.sessions.insert(generation, auth.clone());
+    Ok(auth)
+}
+
+/// The secret (SHA-256, compared in constant time) and expiry checks, with
+/// upstream's 401 details.
+fn check_secret_and_expiry(
+    key: &store::ApiKey,
+    hashed_secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !bool::from(key.hashed_secret.as_slice().ct_eq(hashed_secret)) {
+        return Err(ApiError::unauthorized("API key secret is invalid."));
+    }
+    if key.expires_at <= now {
+        return Err(ApiError::unauthorized(format!(
+            "API key expired at {:?}.",
+            key.expires_at.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 /// Hourly: record use and, for login sessions, slide the expiry forward
 /// (upstream refreshes a session once it has less than lifetime - 1h left).
-async fn touch(state: &AppState, key: &store::ApiKey, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// Returns the key as written when it wrote, `None` when nothing was due.
+async fn touch(
+    state: &AppState,
+    key: &store::ApiKey,
+    now: DateTime<Utc>,
+) -> Result<Option<store::ApiKey>, ApiError> {
     if (now - key.last_used).num_seconds() < TOUCH_INTERVAL_SECS {
-        return Ok(());
+        return Ok(None);
     }
+    let mut key = key.clone();
     state
         .store
         .update_api_key_last_used(&key.id, now)
         .await
         .map_err(ApiError::internal)?;
+    key.last_used = now;
     state
         .store
         .update_user_last_seen(key.user_id, state.clock.now())
@@ -259,9 +298,10 @@ async fn touch(state: &AppState, key: &store::ApiKey, now: DateTime<Utc>) -> Res
                 .extend_api_key(&key.id, now + lifetime)
                 .await
                 .map_err(ApiError::internal)?;
+            key.expires_at = now + lifetime;
         }
     }
-    Ok(())
+    Ok(Some(key))
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -136,6 +136,21 @@ pub struct Config {
     /// settable `coderd::testutil::TestClock`).
     #[arg(skip)]
     pub clock: Option<std::sync::Arc<dyn crate::state::Clock>>,
+    /// How long an authenticated session is served from memory before it
+    /// is read from the database again: the bound on staleness when a
+    /// pubsub eviction is lost (not a flag; [`crate::sessions::DEFAULT_TTL`],
+    /// 5 s; zero turns the cache off; tests change it).
+    #[arg(skip = crate::sessions::DEFAULT_TTL)]
+    pub session_cache_ttl: Duration,
+    /// Most sessions kept in memory (not a flag;
+    /// [`crate::sessions::DEFAULT_CAPACITY`]).
+    #[arg(skip = crate::sessions::DEFAULT_CAPACITY)]
+    pub session_cache_capacity: usize,
+    /// Whether this replica applies session evictions heard on pubsub (not
+    /// a flag; always true in a server; tests turn it off to model a
+    /// replica that misses them, leaving only the TTL).
+    #[arg(skip = true)]
+    pub session_cache_pubsub: bool,
 }
 
 /// The environment variables of [`Config`] whose values are not secret, so
@@ -190,6 +205,9 @@ impl Default for Config {
             header_read_timeout: crate::server::HEADER_READ_TIMEOUT,
             body_read_timeout: crate::api::BODY_READ_TIMEOUT,
             clock: None,
+            session_cache_ttl: crate::sessions::DEFAULT_TTL,
+            session_cache_capacity: crate::sessions::DEFAULT_CAPACITY,
+            session_cache_pubsub: true,
         }
     }
 }

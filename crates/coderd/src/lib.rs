@@ -25,6 +25,7 @@ pub mod replicas;
 pub mod retention;
 pub mod scim;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod template_access;
 #[cfg(feature = "testutil")]

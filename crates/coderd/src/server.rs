@@ -82,6 +82,10 @@ impl Server {
                     .clock
                     .clone()
                     .unwrap_or_else(|| Arc::new(crate::state::SystemClock)),
+                sessions: crate::sessions::SessionCache::new(
+                    config.session_cache_ttl,
+                    config.session_cache_capacity,
+                ),
             }),
         };
         let mut tasks = Vec::new();
@@ -93,6 +97,9 @@ impl Server {
             rx.clone(),
         ));
         tasks.push(entitlements.spawn_refresher(state.store.clone(), rx.clone()));
+        if config.session_cache_pubsub {
+            tasks.push(crate::sessions::spawn_listener(&state, rx.clone()));
+        }
         tasks.push(crate::dormancy::spawn(&state, rx.clone()));
         tasks.push(crate::retention::spawn(&state, rx.clone()));
         tasks.push(replicas.spawn(rx.clone()));

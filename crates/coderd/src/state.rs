@@ -34,6 +34,9 @@ pub struct Inner {
     /// cut-off ([`Config::clock`], else [`SystemClock`]). Session expiry
     /// keeps using the real time.
     pub clock: Arc<dyn Clock>,
+    /// Authenticated sessions served without a query, evicted through
+    /// pubsub ([`crate::sessions`]).
+    pub sessions: crate::sessions::SessionCache,
 }
 
 /// A source of the current time, so time-based jobs (the dormancy job)

@@ -304,6 +304,11 @@ pub async fn get_user(
     Path(user): Path<String>,
 ) -> ApiResult<Json<User>> {
     let u = domain::users::get(&state, &auth.actor(), &auth.user, &user).await?;
+    if u.id == auth.user.id {
+        // The caller: their memberships came with the (cached) session.
+        let orgs = auth.memberships.iter().map(|m| m.organization_id);
+        return Ok(Json(to_sdk(&u, orgs.collect())));
+    }
     Ok(Json(user_with_orgs(&state, &u).await?))
 }
 

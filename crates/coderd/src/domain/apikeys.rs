@@ -242,6 +242,7 @@ pub async fn delete(
         Err(e) => return Err(e.into()),
     }
     written.emit();
+    crate::sessions::evict_key(state, key_id).await;
     Ok(())
 }
 

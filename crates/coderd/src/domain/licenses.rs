@@ -186,10 +186,10 @@ pub async fn list(state: &AppState, actor: &Actor) -> DomainResult<Option<Vec<st
 }
 
 /// What the licenses grant (`GET /entitlements`, no login needed): the
-/// cached entitlements with `user_limit.actual` counted fresh (one
-/// `COUNT(*)`).
+/// cached entitlements, no query (`user_limit.actual` is recounted on
+/// user writes, see [`crate::entitlements`]).
 pub async fn entitlements(
     state: &AppState,
 ) -> DomainResult<std::sync::Arc<codersdk::Entitlements>> {
-    Ok(state.entitlements.for_read(&state.store).await?)
+    Ok(state.entitlements.for_read())
 }

@@ -180,6 +180,7 @@ pub async fn set_member_roles(
         Err(e) => return Err(e.into()),
     };
     written.emit();
+    crate::sessions::evict_user(state, target.id).await;
     Ok(updated)
 }
 

@@ -178,6 +178,7 @@ pub async fn create_user(
                 Err(e) => return Err(e.into()),
             }
             audit::emit_opt(row.as_ref());
+            crate::sessions::evict_user(state, user.id).await;
             Ok(CreatedUser::Api {
                 user,
                 organization_id: org.id,
@@ -222,6 +223,7 @@ pub async fn create_user(
                     }
                     Ok((user, created)) => {
                         written.emit();
+                        crate::sessions::evict_user(state, user.user_id).await;
                         return Ok(CreatedUser::Scim { user, created });
                     }
                     Err(e) => return Err(e.into()),
@@ -272,6 +274,7 @@ pub async fn set_status(
         .update_user_status_audited(target.id, status, &hook)
         .await?;
     written.emit();
+    crate::sessions::evict_user(state, target.id).await;
     Ok(updated)
 }
 
@@ -341,6 +344,7 @@ pub async fn set_roles(
         .update_user_roles_audited(target.id, &wanted, &hook)
         .await?;
     written.emit();
+    crate::sessions::evict_user(state, target.id).await;
     Ok(updated)
 }
 
@@ -445,6 +449,10 @@ pub async fn login(
         .login_audited(&key.row, state.clock.now(), &activated, &login_row)
         .await?;
     written.emit();
+    if user.status == UserStatus::Dormant {
+        // Reactivated: active users changed.
+        crate::sessions::evict_user(state, user.id).await;
+    }
     Ok(LoggedIn {
         token: key.token,
         lifetime,
@@ -513,6 +521,7 @@ pub async fn logout(
     {
         Ok(()) => {
             audit::emit_opt(row.as_ref());
+            crate::sessions::evict_key(state, key_id).await;
             Ok(())
         }
         Err(StoreError::NotFound) => Ok(()),
@@ -542,6 +551,8 @@ pub async fn mark_inactive_users_dormant(
         .mark_inactive_users_dormant_audited(last_seen_before, now, &hook)
         .await?;
     written.emit();
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    crate::sessions::evict_users(state, &ids).await;
     Ok(users)
 }
 
@@ -567,6 +578,9 @@ pub async fn activate_dormant(
         .activate_dormant_user_audited(user_id, &hook)
         .await?;
     written.emit();
+    if changed {
+        crate::sessions::evict_user(state, user_id).await;
+    }
     Ok(changed)
 }
 
@@ -610,6 +624,7 @@ pub async fn scim_update(
         Err(e) => return Err(e.into()),
     };
     written.emit();
+    crate::sessions::evict_user(state, id).await;
     Ok(ScimUpdate::Updated(user))
 }
 
@@ -632,6 +647,7 @@ pub async fn scim_deprovision(
         Err(e) => return Err(e.into()),
     }
     written.emit();
+    crate::sessions::evict_user(state, id).await;
     Ok(true)
 }
 
@@ -685,6 +701,8 @@ pub async fn set_password(
         .update_user_password_audited(target.id, &hashed, keep, &hook)
         .await?;
     written.emit();
+    // Upstream's putUserPassword deletes the user's other API keys.
+    crate::sessions::evict_user(state, target.id).await;
     Ok(())
 }
 
@@ -756,7 +774,10 @@ pub async fn create_first_user(
         .create_first_user(&org, &user, &[rbac::ORG_ADMIN.to_owned()])
         .await
     {
-        Ok(()) => Ok((user, org)),
+        Ok(()) => {
+            crate::sessions::evict_user(state, user.id).await;
+            Ok((user, org))
+        }
         Err(e) if e.is_conflict_on("first_user") => Err(exists()),
         Err(StoreError::Conflict(_)) => Err(DomainError::refused(
             Refusal::Conflict,

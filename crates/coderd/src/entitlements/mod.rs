@@ -15,11 +15,18 @@
 //!
 //! Active users: `user_limit.actual` and the user-limit warning depend on
 //! the number of active users, which changes with every user created,
-//! suspended or activated. Rather than hooking every user write,
-//! `GET /entitlements` calls [`Entitlements::for_read`], which runs one
-//! `COUNT(*)` and, only when the count differs from the cached one,
-//! recomputes from the cached licenses (no license query, no signature
-//! checks). So the endpoint is always exact, and the gate never queries.
+//! suspended, activated, made dormant or reactivated. Every such domain
+//! operation calls [`crate::sessions::evict_user`] after its commit, which
+//! runs [`Entitlements::recount_active_users`] here and publishes the event
+//! on the `sessions` channel, on which every replica recounts too. The
+//! recount is one `COUNT(*)` and, only when the count changed, a
+//! recomputation from the cached licenses (no license query, no signature
+//! checks). So `GET /entitlements` ([`Entitlements::for_read`]) issues no
+//! query: exact on the replica that made the change as soon as the change
+//! returns, on the others once the event arrives; a lost event is repaired
+//! by the next event or the periodic [`REFRESH_INTERVAL`] refresh. Hooking
+//! the writes was picked over a TTL on the read path so the figure is exact
+//! right after a change and the read path never queries.
 //!
 //! # The gate
 //! One mechanism for every Enterprise route group: build the group as its
@@ -171,10 +178,19 @@ impl Entitlements {
         Ok(self.recompute(Arc::new(licenses), Arc::new(invalid), active_users, now))
     }
 
-    /// The entitlements for `GET /entitlements`: the cache, recomputed from
-    /// the cached licenses first when the active-user count changed (one
-    /// `COUNT(*)` per call).
-    pub async fn for_read(
+    /// The entitlements for `GET /entitlements`: the cache (no query; the
+    /// active-user count is kept current by
+    /// [`Entitlements::recount_active_users`]).
+    pub fn for_read(&self) -> Arc<codersdk::Entitlements> {
+        self.current()
+    }
+
+    /// Counts active users (one `COUNT(*)`) and, when the count differs
+    /// from the cached one, recomputes from the cached licenses. Called
+    /// after every user write that may change the count
+    /// ([`crate::sessions::evict_user`]) and on such events from other
+    /// replicas.
+    pub async fn recount_active_users(
         &self,
         store: &store::Store,
     ) -> store::StoreResult<Arc<codersdk::Entitlements>> {
