@@ -19,6 +19,7 @@ pub mod health;
 pub mod licensing;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod provisioning;
 pub mod rbac;
 pub mod replicas;

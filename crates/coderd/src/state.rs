@@ -34,6 +34,12 @@ pub struct Inner {
     /// cut-off ([`Config::clock`], else [`SystemClock`]). Session expiry
     /// keeps using the real time.
     pub clock: Arc<dyn Clock>,
+    /// The OpenID Connect provider, discovered at start; `None` when OIDC
+    /// is not configured (`--oidc-issuer-url` unset).
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// The deployment's IdP sync flags, parsed at start (the default
+    /// organization's settings until changed through the API).
+    pub idp_sync: crate::domain::idpsync::DeploymentSync,
 }
 
 /// A source of the current time, so time-based jobs (the dormancy job)

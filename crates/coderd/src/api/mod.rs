@@ -14,6 +14,7 @@ pub mod entitlements;
 pub mod files;
 pub mod groups;
 pub mod licenses;
+pub mod oidc;
 pub mod organizations;
 pub mod provisionerdaemons;
 pub mod provisionerjobs;
@@ -82,6 +83,7 @@ pub const ANONYMOUS: &[(&str, &str)] = &[
     ("post", "/api/v2/users/first"),
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
 ];
 
 /// Adds the security schemes every authenticated operation refers to: the
@@ -297,6 +299,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get_first_user, users::post_first_user))
         .routes(routes!(users::get_auth_methods))
         .routes(routes!(users::post_login))
+        .routes(routes!(oidc::get_oidc_callback))
         .routes(routes!(users::post_logout))
         .routes(routes!(audit::get_audit_logs))
         .routes(routes!(users::get_users, users::post_user))

@@ -15,7 +15,9 @@
 //! job go through it. Other operations still live in their handlers.
 
 pub mod audit;
+pub mod idpsync;
 pub mod lookup;
+pub mod oidc;
 pub mod users;
 
 use codersdk::ValidationError;
@@ -51,6 +53,9 @@ pub enum Subsystem {
     Scim,
     /// The dormancy job (upstream's `BackgroundSubsystemDormancy`).
     Dormancy,
+    /// OpenID Connect login: the sign-up of a new user and the role
+    /// changes IdP sync makes.
+    Oidc,
 }
 
 impl Subsystem {
@@ -59,6 +64,7 @@ impl Subsystem {
         match self {
             Subsystem::Scim => "scim",
             Subsystem::Dormancy => "dormancy",
+            Subsystem::Oidc => "oidc",
         }
     }
 }

@@ -95,6 +95,10 @@ pub struct NewUser {
 pub enum CreateUser {
     /// `POST /api/v2/users`.
     Api(NewUser),
+    /// The first OpenID Connect login of someone without an account: as
+    /// [`CreateUser::Api`], without a `user` row of its own (the login's
+    /// `api_key` `register` row records it, as upstream).
+    Oidc(NewUser),
     /// SCIM `POST /Users`: the SCIM data and the usernames to try, in
     /// order (the first free one is taken). An existing suspended or
     /// deprovisioned user is provisioned again (see
@@ -134,8 +138,9 @@ pub async fn create_user(
     input: CreateUser,
 ) -> DomainResult<CreatedUser> {
     actor.require(Action::Create, &Resource::User.any())?;
+    let audited = !matches!(input, CreateUser::Oidc(_));
     match input {
-        CreateUser::Api(u) => {
+        CreateUser::Api(u) | CreateUser::Oidc(u) => {
             let org = match u.organization_id {
                 Some(id) => match state.store.get_organization_by_id(id).await {
                     Ok(o) => o,
@@ -158,12 +163,16 @@ pub async fn create_user(
                 Vec::new(),
                 u.status,
             );
-            let row = audit::row(
-                state,
-                actor,
-                ctx,
-                audit::user_entry(AuditAction::Create, None, &user, 201),
-            );
+            let row = audited
+                .then(|| {
+                    audit::row(
+                        state,
+                        actor,
+                        ctx,
+                        audit::user_entry(AuditAction::Create, None, &user, 201),
+                    )
+                })
+                .flatten();
             match state
                 .store
                 .insert_user_audited(&user, org.id, row.as_ref())
@@ -303,6 +312,12 @@ pub async fn set_roles(
     roles: &[String],
 ) -> DomainResult<store::User> {
     actor.require(Action::Update, &Resource::RoleAssignment.any())?;
+    if target.login_type == "oidc" && super::idpsync::site_role_sync_enabled(state) {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "Cannot modify roles for OIDC users when role sync is enabled.",
+        ));
+    }
     if target.id == actor.user_id() {
         return Err(DomainError::refused(
             Refusal::Invalid,
@@ -408,6 +423,13 @@ pub async fn login(
         }
         Err::<LoggedIn, _>(err)
     };
+    if state.config.disable_password_auth {
+        return refuse(DomainError::refused(
+            Refusal::Forbidden,
+            "Password authentication is disabled.",
+        ))
+        .await;
+    }
     let hashed = user.hashed_password.clone();
     let pw = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &pw))

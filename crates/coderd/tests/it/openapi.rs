@@ -18,6 +18,7 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/first"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
     ("post", "/api/v2/users/logout"),
     ("get", "/api/v2/audit"),
     ("get", "/api/v2/users"),
@@ -245,6 +246,7 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("post", "/api/v2/users/first"),
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
 ];
 
 /// SCIM discovery (RFC 7644 §4) needs no SCIM key.
