@@ -269,7 +269,11 @@ pub struct OidcConfig {
     pub issuer_url: Option<String>,
 
     /// Client ID registered with the provider (required with the issuer).
-    #[arg(long = "oidc-client-id", env = "CODER_OIDC_CLIENT_ID", default_value = "")]
+    #[arg(
+        long = "oidc-client-id",
+        env = "CODER_OIDC_CLIENT_ID",
+        default_value = ""
+    )]
     pub client_id: String,
 
     /// Client secret registered with the provider.
@@ -292,7 +296,11 @@ pub struct OidcConfig {
 
     /// Email domains users must sign in from (comma-separated; empty
     /// allows any).
-    #[arg(long = "oidc-email-domain", env = "CODER_OIDC_EMAIL_DOMAIN", value_delimiter = ',')]
+    #[arg(
+        long = "oidc-email-domain",
+        env = "CODER_OIDC_EMAIL_DOMAIN",
+        value_delimiter = ','
+    )]
     pub email_domain: Vec<String>,
 
     /// Create a user on their first OIDC login.
@@ -315,11 +323,19 @@ pub struct OidcConfig {
     pub username_field: String,
 
     /// Claim holding the full name.
-    #[arg(long = "oidc-name-field", env = "CODER_OIDC_NAME_FIELD", default_value = "name")]
+    #[arg(
+        long = "oidc-name-field",
+        env = "CODER_OIDC_NAME_FIELD",
+        default_value = "name"
+    )]
     pub name_field: String,
 
     /// Claim holding the email address.
-    #[arg(long = "oidc-email-field", env = "CODER_OIDC_EMAIL_FIELD", default_value = "email")]
+    #[arg(
+        long = "oidc-email-field",
+        env = "CODER_OIDC_EMAIL_FIELD",
+        default_value = "email"
+    )]
     pub email_field: String,
 
     /// Accept `email_verified: false`.
@@ -331,7 +347,11 @@ pub struct OidcConfig {
     pub ignore_email_verified: bool,
 
     /// Do not call the userinfo endpoint; use the ID token's claims only.
-    #[arg(long = "oidc-ignore-userinfo", env = "CODER_OIDC_IGNORE_USERINFO", default_value_t = false)]
+    #[arg(
+        long = "oidc-ignore-userinfo",
+        env = "CODER_OIDC_IGNORE_USERINFO",
+        default_value_t = false
+    )]
     pub ignore_userinfo: bool,
 
     /// JSON object of extra query parameters on the provider's authorize URL.
@@ -343,50 +363,94 @@ pub struct OidcConfig {
     pub auth_url_params: String,
 
     /// Text of the login button.
-    #[arg(long = "oidc-sign-in-text", env = "CODER_OIDC_SIGN_IN_TEXT", default_value = "OpenID Connect")]
+    #[arg(
+        long = "oidc-sign-in-text",
+        env = "CODER_OIDC_SIGN_IN_TEXT",
+        default_value = "OpenID Connect"
+    )]
     pub sign_in_text: String,
 
     /// Icon URL of the login button.
-    #[arg(long = "oidc-icon-url", env = "CODER_OIDC_ICON_URL", default_value = "")]
+    #[arg(
+        long = "oidc-icon-url",
+        env = "CODER_OIDC_ICON_URL",
+        default_value = ""
+    )]
     pub icon_url: String,
 
     /// Text shown when signups are disabled (default: `Please contact
     /// your Coder administrator to request access.`).
-    #[arg(long = "oidc-signups-disabled-text", env = "CODER_OIDC_SIGNUPS_DISABLED_TEXT", default_value = "")]
+    #[arg(
+        long = "oidc-signups-disabled-text",
+        env = "CODER_OIDC_SIGNUPS_DISABLED_TEXT",
+        default_value = ""
+    )]
     pub signups_disabled_text: String,
 
     /// IdP groups allowed to log in (comma-separated; empty allows
     /// everyone). Needs `--oidc-group-field`.
-    #[arg(long = "oidc-allowed-groups", env = "CODER_OIDC_ALLOWED_GROUPS", value_delimiter = ',')]
+    #[arg(
+        long = "oidc-allowed-groups",
+        env = "CODER_OIDC_ALLOWED_GROUPS",
+        value_delimiter = ','
+    )]
     pub allowed_groups: Vec<String>,
 
     /// Claim holding the user's groups (group sync for the default
     /// organization; `groups` when empty and the scopes contain `groups`).
-    #[arg(long = "oidc-group-field", env = "CODER_OIDC_GROUP_FIELD", default_value = "")]
+    #[arg(
+        long = "oidc-group-field",
+        env = "CODER_OIDC_GROUP_FIELD",
+        default_value = ""
+    )]
     pub group_field: String,
 
     /// JSON object mapping IdP group names to Coder group names.
-    #[arg(long = "oidc-group-mapping", env = "CODER_OIDC_GROUP_MAPPING", default_value = "{}")]
+    #[arg(
+        long = "oidc-group-mapping",
+        env = "CODER_OIDC_GROUP_MAPPING",
+        default_value = "{}"
+    )]
     pub group_mapping: String,
 
     /// Create groups named in the claim that do not exist.
-    #[arg(long = "oidc-group-auto-create", env = "CODER_OIDC_GROUP_AUTO_CREATE", default_value_t = false)]
+    #[arg(
+        long = "oidc-group-auto-create",
+        env = "CODER_OIDC_GROUP_AUTO_CREATE",
+        default_value_t = false
+    )]
     pub group_auto_create: bool,
 
     /// Only IdP groups matching this regular expression are synced.
-    #[arg(long = "oidc-group-regex-filter", env = "CODER_OIDC_GROUP_REGEX_FILTER", default_value = ".*")]
+    #[arg(
+        long = "oidc-group-regex-filter",
+        env = "CODER_OIDC_GROUP_REGEX_FILTER",
+        default_value = ".*"
+    )]
     pub group_regex_filter: String,
 
     /// Claim holding site roles (turns site role sync on).
-    #[arg(long = "oidc-user-role-field", env = "CODER_OIDC_USER_ROLE_FIELD", default_value = "")]
+    #[arg(
+        long = "oidc-user-role-field",
+        env = "CODER_OIDC_USER_ROLE_FIELD",
+        default_value = ""
+    )]
     pub user_role_field: String,
 
     /// JSON object mapping IdP roles to lists of Coder site roles.
-    #[arg(long = "oidc-user-role-mapping", env = "CODER_OIDC_USER_ROLE_MAPPING", default_value = "{}")]
+    #[arg(
+        long = "oidc-user-role-mapping",
+        env = "CODER_OIDC_USER_ROLE_MAPPING",
+        default_value = "{}"
+    )]
     pub user_role_mapping: String,
 
     /// Site roles every user gets while role sync is on (comma-separated).
-    #[arg(long = "oidc-user-role-default", env = "CODER_OIDC_USER_ROLE_DEFAULT", value_delimiter = ',')]
+    #[arg(
+        long = "oidc-user-role-default",
+        env = "CODER_OIDC_USER_ROLE_DEFAULT",
+        value_delimiter = ','
+    )]
     pub user_role_default: Vec<String>,
 }
 

@@ -11,18 +11,17 @@ use anyhow::Context;
 use base64::Engine;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
-    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, SubjectIdentifier,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+    SubjectIdentifier,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -191,9 +190,12 @@ impl Provider {
             .map(ClientSecret::new);
         let redirect = RedirectUrl::new(format!("{access_url}/api/v2/users/oidc/callback"))
             .context("--access-url does not make a redirect URL")?;
-        let client =
-            OidcClient::from_provider_metadata(metadata, ClientId::new(cfg.client_id.clone()), secret)
-                .set_redirect_uri(redirect);
+        let client = OidcClient::from_provider_metadata(
+            metadata,
+            ClientId::new(cfg.client_id.clone()),
+            secret,
+        )
+        .set_redirect_uri(redirect);
         let params: BTreeMap<String, Value> = serde_json::from_str(&cfg.auth_url_params)
             .context("--oidc-auth-url-params must be a JSON object")?;
         let auth_url_params = params
@@ -277,7 +279,10 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(|e| FinishError::Exchange(error_chain(&e)))?;
-        let id_token = token.extra_fields().id_token().ok_or(FinishError::NoIdToken)?;
+        let id_token = token
+            .extra_fields()
+            .id_token()
+            .ok_or(FinishError::NoIdToken)?;
         let verifier = self.client.id_token_verifier();
         let nonce = nonce_for(state);
         let claims = id_token
@@ -289,12 +294,10 @@ impl Provider {
         }
         let mut merged = claims_map(claims);
         if !self.ignore_userinfo {
-            match self
-                .client
-                .user_info(
-                    token.access_token().clone(),
-                    Some(SubjectIdentifier::new(sub.clone())),
-                ) {
+            match self.client.user_info(
+                token.access_token().clone(),
+                Some(SubjectIdentifier::new(sub.clone())),
+            ) {
                 Ok(req) => {
                     let info = req
                         .request_async::<RawClaims, _, CoreGenderClaim>(&self.http)

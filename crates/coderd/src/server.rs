@@ -53,7 +53,10 @@ impl Server {
             .to_owned();
         let idp_sync = crate::domain::idpsync::DeploymentSync::from_config(&config.oidc)?;
         let oidc = if config.oidc.enabled() || !config.oidc.client_id.is_empty() {
-            anyhow::ensure!(!config.oidc.client_id.is_empty(), "OIDC client ID must be set!");
+            anyhow::ensure!(
+                !config.oidc.client_id.is_empty(),
+                "OIDC client ID must be set!"
+            );
             anyhow::ensure!(config.oidc.enabled(), "OIDC issuer URL must be set!");
             let provider = crate::oidc::Provider::discover(&config.oidc, &access_url).await?;
             tracing::info!(issuer = provider.issuer(), "OpenID Connect login enabled");

@@ -158,7 +158,16 @@ impl Store {
                 "UPDATE users SET email = $2, name = $3, avatar_url = $4, updated_at = $5 \
                  WHERE id = $1 RETURNING {USER_COLS}"
             );
-            user = q_one!(&mut c, User, &sql, user.id, &email, &w.name, &w.avatar_url, now)?;
+            user = q_one!(
+                &mut c,
+                User,
+                &sql,
+                user.id,
+                &email,
+                &w.name,
+                &w.avatar_url,
+                now
+            )?;
         }
         let mut changes = GroupChanges::default();
         for g in &w.groups {
@@ -270,7 +279,10 @@ impl Store {
 
     /// The stored claims (JSON text) of the `oidc` links of an
     /// organization's members; all links when `organization_id` is `None`.
-    pub async fn oidc_link_claims(&self, organization_id: Option<Uuid>) -> StoreResult<Vec<String>> {
+    pub async fn oidc_link_claims(
+        &self,
+        organization_id: Option<Uuid>,
+    ) -> StoreResult<Vec<String>> {
         let mut c = self.acquire().await?;
         let rows: Vec<(String,)> = match organization_id {
             Some(org) => q_all!(
@@ -317,9 +329,12 @@ async fn sync_groups(
         .collect();
     if g.auto_create {
         for name in &g.group_names {
-            if groups.iter().any(|x| &x.name == name) || changes.created.iter().any(|x| {
-                x.organization_id == g.organization_id && &x.name == name
-            }) {
+            if groups.iter().any(|x| &x.name == name)
+                || changes
+                    .created
+                    .iter()
+                    .any(|x| x.organization_id == g.organization_id && &x.name == name)
+            {
                 continue;
             }
             let new = Group {

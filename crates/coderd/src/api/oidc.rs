@@ -95,12 +95,24 @@ pub async fn get_oidc_callback(
     if q.code.is_empty() {
         let login_state = random_state();
         let start = provider.start(&login_state);
-        let mut res = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, start.url)]).into_response();
+        let mut res = (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, start.url)],
+        )
+            .into_response();
         let h = res.headers_mut();
-        h.append(header::SET_COOKIE, cookie(STATE_COOKIE, &login_state, secure, None));
         h.append(
             header::SET_COOKIE,
-            cookie(REDIRECT_COOKIE, &relative_redirect(&q.redirect), secure, None),
+            cookie(STATE_COOKIE, &login_state, secure, None),
+        );
+        h.append(
+            header::SET_COOKIE,
+            cookie(
+                REDIRECT_COOKIE,
+                &relative_redirect(&q.redirect),
+                secure,
+                None,
+            ),
         );
         if let Some(v) = &start.pkce_verifier {
             h.append(header::SET_COOKIE, cookie(PKCE_COOKIE, v, secure, None));
@@ -176,7 +188,10 @@ pub async fn get_oidc_callback(
         .unwrap_or_else(|| "/".into());
     let mut res = (
         StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/")))],
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/")),
+        )],
     )
         .into_response();
     let h = res.headers_mut();
@@ -295,6 +310,9 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape_html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -64,9 +64,8 @@ impl DeploymentSync {
         })?;
         regex::Regex::new(&c.group_regex_filter)
             .map_err(|e| anyhow::anyhow!("parse --oidc-group-regex-filter: {e}"))?;
-        let group_regex_filter =
-            (c.group_regex_filter != ".*" && !c.group_regex_filter.is_empty())
-                .then(|| c.group_regex_filter.clone());
+        let group_regex_filter = (c.group_regex_filter != ".*" && !c.group_regex_filter.is_empty())
+            .then(|| c.group_regex_filter.clone());
         Ok(DeploymentSync {
             allowed_groups,
             group_field,
@@ -123,7 +122,10 @@ pub fn string_slice_claim(v: Option<&Value>) -> Result<Vec<String>, String> {
 
 /// An organization's group settings: the stored ones, else for the
 /// default organization the flags, else empty (sync off).
-pub async fn group_settings(state: &AppState, org: &store::Organization) -> DomainResult<GroupSyncSettings> {
+pub async fn group_settings(
+    state: &AppState,
+    org: &store::Organization,
+) -> DomainResult<GroupSyncSettings> {
     match state.store.get_idp_sync_settings(org.id, GROUP).await? {
         Some(s) => serde_json::from_str(&s).map_err(|e| DomainError::Internal(e.to_string())),
         None if org.is_default => Ok(state.idp_sync.default_group_settings()),
@@ -204,7 +206,10 @@ pub fn plan_groups(
 /// `member` (implied) dropped. A malformed claim is the parse error
 /// (upstream then answers 500 `Login disabled until site wide OIDC config
 /// is fixed`).
-pub fn site_roles(sync: &DeploymentSync, claims: &Map<String, Value>) -> Result<Vec<String>, String> {
+pub fn site_roles(
+    sync: &DeploymentSync,
+    claims: &Map<String, Value>,
+) -> Result<Vec<String>, String> {
     let values = string_slice_claim(claims.get(&sync.role_field))?;
     let mut roles: Vec<String> = Vec::new();
     for v in values {
@@ -226,7 +231,8 @@ pub fn site_roles(sync: &DeploymentSync, claims: &Map<String, Value>) -> Result<
 fn settings_entry(kind: &str, org: Uuid, old: Option<&str>, new: &str) -> Entry {
     let mut diff = serde_json::Map::new();
     let parse = |s: Option<&str>| -> Map<String, Value> {
-        s.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+        s.and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
     };
     let (o, n) = (parse(old), parse(Some(new)));
     for (k, v) in &n {
@@ -355,7 +361,8 @@ pub async fn patch_group_settings(
     if let Some(r) = next.regex_filter.as_deref() {
         if let Err(e) = regex::Regex::new(r) {
             return Err(
-                DomainError::refused(Refusal::Invalid, "Invalid regex_filter.").detail(e.to_string())
+                DomainError::refused(Refusal::Invalid, "Invalid regex_filter.")
+                    .detail(e.to_string()),
             );
         }
     }

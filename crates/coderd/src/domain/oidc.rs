@@ -137,7 +137,10 @@ fn profile(state: &AppState, claims: &Map<String, Value>) -> Result<Profile, Oid
             let list: Vec<String> = domains.iter().map(|d| format!("{d:?}")).collect();
             return Err(refused(
                 Refusal::Forbidden,
-                format!("Your email {email:?} is not in domains [{}]!", list.join(" ")),
+                format!(
+                    "Your email {email:?} is not in domains [{}]!",
+                    list.join(" ")
+                ),
             ));
         }
     }
@@ -222,7 +225,11 @@ pub async fn login(
     } else {
         None
     };
-    let found = match state.store.get_user_by_link("oidc", &identity.linked_id).await? {
+    let found = match state
+        .store
+        .get_user_by_link("oidc", &identity.linked_id)
+        .await?
+    {
         Some((_, u)) => Some(u),
         None => match state.store.get_user_by_email(&p.email).await {
             Ok(u) => Some(u),

@@ -12,6 +12,7 @@ mod groups;
 mod hardening;
 mod licenses;
 mod matrix;
+mod oidc;
 mod openapi;
 mod organizations;
 mod prov;
