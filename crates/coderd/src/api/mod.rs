@@ -13,6 +13,7 @@ pub mod buildinfo;
 pub mod entitlements;
 pub mod files;
 pub mod groups;
+pub mod idpsync;
 pub mod licenses;
 pub mod oidc;
 pub mod organizations;
@@ -367,6 +368,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         // mounts it without the feature gate); only the multiple-replicas
         // error in `/entitlements` depends on the license.
         .merge(replicas::router())
+        // Not gated, as upstream: the sync itself needs the license.
+        .merge(idpsync::router())
         .split_for_parts();
     let mut doc = doc;
     document_access(&mut doc);

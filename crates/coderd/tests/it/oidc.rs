@@ -431,3 +431,346 @@ both_oidc!(scim_user_is_linked_and_activated, |db| async move {
     assert_eq!(link.linked_id, format!("{}||carol", o.idp.issuer));
     assert_eq!(owner.client.users("").await.unwrap().count, 2);
 });
+
+/// The group names `user` is a member of in the organization, sorted
+/// (Everyone included).
+async fn group_names(owner: &Owner, user: uuid::Uuid) -> Vec<String> {
+    let mut out: Vec<String> = owner
+        .client
+        .groups(&owner.org_id.to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.members.iter().any(|m| m.id == user))
+        .map(|g| g.name)
+        .collect();
+    out.sort();
+    out
+}
+
+fn licensed<'a>(
+    ca: &'a LicenseAuthority,
+    more: impl FnOnce(&mut coderd::Config) + 'a,
+) -> impl FnOnce(&mut coderd::Config, &std::path::Path) + 'a {
+    move |c, dir| {
+        let path = ca.write_public_key(dir);
+        c.license_public_keys = vec![ca.key_spec(&path)];
+        more(c);
+    }
+}
+
+both_oidc!(group_sync_and_settings_api, |db| async move {
+    let ca = LicenseAuthority::generate("enterprise-test");
+    let Some(o) = start(
+        db,
+        &accounts(),
+        false,
+        licensed(&ca, |c| c.oidc.group_field = "groups".into()),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = &o.t;
+    let owner = t.owner().await;
+    owner.license(&ca, &[("template_rbac", 1)]).await;
+    let org = owner.org_id.to_string();
+    let create = |name: &str| codersdk::CreateGroupRequest {
+        name: name.into(),
+        ..Default::default()
+    };
+    let eng = owner
+        .client
+        .create_group(&org, &create("engineering"))
+        .await
+        .unwrap();
+    owner
+        .client
+        .create_group(&org, &create("ops"))
+        .await
+        .unwrap();
+    let settings = format!("/api/v2/organizations/{org}/settings/idpsync");
+
+    // The flags are the default organization's starting settings.
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/groups"),
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(
+        r.json,
+        json!({"field": "groups", "mapping": {}, "regex_filter": null, "auto_create_missing_groups": false})
+    );
+
+    // First login: the claim's group.
+    let p = Browser::default().login(&t.url, "alice").await;
+    let alice = signed_in(t, &p).await.id;
+    assert_eq!(
+        group_names(&owner, alice).await,
+        ["Everyone", "engineering"]
+    );
+
+    // A changed claim removes and adds; a missing group is ignored.
+    o.idp
+        .set_account(
+            "alice",
+            &account("alice@example.com", "alice", &["ops", "newteam"], &[]),
+        )
+        .await;
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    assert_eq!(group_names(&owner, alice).await, ["Everyone", "ops"]);
+
+    // Auto-create, through the settings API.
+    let r = t
+        .raw(
+            Method::PATCH,
+            &format!("{settings}/groups/config"),
+            Some(owner.token()),
+            Some(r#"{"field":"groups","regex_filter":null,"auto_create_missing_groups":true}"#),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["auto_create_missing_groups"], true);
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    assert_eq!(
+        group_names(&owner, alice).await,
+        ["Everyone", "newteam", "ops"]
+    );
+    let newteam = owner.client.group_by_name(&org, "newteam").await.unwrap();
+    assert_eq!(newteam.source, "oidc");
+    assert_eq!(newteam.display_name, "");
+
+    // The regex filter drops what does not match.
+    t.raw(
+        Method::PATCH,
+        &format!("{settings}/groups/config"),
+        Some(owner.token()),
+        Some(r#"{"field":"groups","regex_filter":"^ops$","auto_create_missing_groups":true}"#),
+    )
+    .await
+    .expect(200);
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    assert_eq!(group_names(&owner, alice).await, ["Everyone", "ops"]);
+
+    // A mapping sends an IdP group to group ids.
+    let body = json!({"Add": [{"Given": "ops", "Gets": eng.id}], "Remove": []}).to_string();
+    let r = t
+        .raw(
+            Method::PATCH,
+            &format!("{settings}/groups/mapping"),
+            Some(owner.token()),
+            Some(&body),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["mapping"], json!({"ops": [eng.id]}));
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    assert_eq!(
+        group_names(&owner, alice).await,
+        ["Everyone", "engineering"]
+    );
+
+    // Refusals of the settings API.
+    let r = t
+        .raw(
+            Method::PATCH,
+            &format!("{settings}/groups"),
+            Some(owner.token()),
+            Some(r#"{"field":"groups","legacy_group_name_mapping":{"a":"b"}}"#),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(
+        r.message(),
+        "Unexpected field 'legacy_group_name_mapping'. Field not allowed, set to null or remove it."
+    );
+    let r = t
+        .raw(
+            Method::PATCH,
+            &format!("{settings}/groups/config"),
+            Some(owner.token()),
+            Some(r#"{"field":"groups","regex_filter":"(","auto_create_missing_groups":true}"#),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.message(), "Invalid regex_filter.");
+    let (member, _) = t.member(&owner.client, "mallory").await;
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/groups"),
+            member.token(),
+            None,
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.message(), "Forbidden.");
+
+    // What the stored claims offer.
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/available-fields"),
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(200);
+    let fields: Vec<String> = serde_json::from_value(r.json.clone()).unwrap();
+    assert!(fields.contains(&"groups".to_string()), "{fields:?}");
+    assert!(fields.contains(&"email".to_string()), "{fields:?}");
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/field-values?claimField=groups"),
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json, json!(["newteam", "ops"]));
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/field-values"),
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.message(), "claimField query parameter is required");
+
+    // Role settings round-trip.
+    let r = t
+        .raw(
+            Method::PATCH,
+            &format!("{settings}/roles"),
+            Some(owner.token()),
+            Some(r#"{"field":"roles","mapping":{"admins":["organization-admin"]}}"#),
+        )
+        .await;
+    r.expect(200);
+    let r = t
+        .raw(
+            Method::GET,
+            &format!("{settings}/roles"),
+            Some(owner.token()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.json,
+        json!({"field": "roles", "mapping": {"admins": ["organization-admin"]}})
+    );
+});
+
+both_oidc!(allowed_groups, |db| async move {
+    let ca = LicenseAuthority::generate("enterprise-test");
+    let Some(o) = start(
+        db,
+        &accounts(),
+        false,
+        licensed(&ca, |c| {
+            c.oidc.group_field = "groups".into();
+            c.oidc.allowed_groups = vec!["admins".into()];
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = &o.t;
+    let owner = t.owner().await;
+    owner.license(&ca, &[("template_rbac", 1)]).await;
+    let p = Browser::default().login(&t.url, "alice").await;
+    refused_page(
+        &p,
+        "Not a member of an allowed group",
+        "Ask an administrator to add one of your groups to the allow list.",
+    );
+    o.idp
+        .set_account("alice", &account("alice@example.com", "alice", &[], &[]))
+        .await;
+    let p = Browser::default().login(&t.url, "alice").await;
+    refused_page(
+        &p,
+        "Not a member of an allowed group",
+        "You have no groups in your claims!",
+    );
+    assert_eq!(owner.client.users("").await.unwrap().count, 1);
+    o.idp
+        .set_account(
+            "alice",
+            &account("alice@example.com", "alice", &["admins"], &[]),
+        )
+        .await;
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+});
+
+both_oidc!(role_sync, |db| async move {
+    let ca = LicenseAuthority::generate("enterprise-test");
+    let Some(o) = start(
+        db,
+        &accounts(),
+        false,
+        licensed(&ca, |c| {
+            c.oidc.user_role_field = "roles".into();
+            c.oidc.user_role_mapping = r#"{"coder-admins": ["user-admin"]}"#.into();
+            c.oidc.user_role_default = vec!["auditor".into()];
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = &o.t;
+    let owner = t.owner().await;
+    owner.license(&ca, &[("user_role_management", 1)]).await;
+    o.idp
+        .set_account(
+            "alice",
+            &account(
+                "alice@example.com",
+                "alice",
+                &[],
+                &["coder-admins", "no-such-role"],
+            ),
+        )
+        .await;
+    let p = Browser::default().login(&t.url, "alice").await;
+    let alice = signed_in(t, &p).await;
+    let roles = |u: &codersdk::User| {
+        let mut r: Vec<String> = u.roles.iter().map(|r| r.name.clone()).collect();
+        r.sort();
+        r
+    };
+    assert_eq!(roles(&alice), ["auditor", "user-admin"]);
+
+    // A manual change is refused while role sync is on.
+    let r = t
+        .raw(
+            Method::PUT,
+            &format!("/api/v2/users/{}/roles", alice.id),
+            Some(owner.token()),
+            Some(r#"{"roles":["template-admin"]}"#),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(
+        r.message(),
+        "Cannot modify roles for OIDC users when role sync is enabled."
+    );
+
+    // The claim decides at the next login.
+    o.idp
+        .set_account("alice", &account("alice@example.com", "alice", &[], &[]))
+        .await;
+    let p = Browser::default().login(&t.url, "alice").await;
+    assert_eq!(roles(&signed_in(t, &p).await), ["auditor"]);
+    let u = owner.client.user(&alice.id.to_string()).await.unwrap();
+    assert_eq!(roles(&u), ["auditor"]);
+});
