@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cliauth;
 pub mod config;
 pub mod domain;
 pub mod dormancy;

@@ -20,6 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod audit;
 mod ha;
+mod oidc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coderd");
 const ADMIN_PASSWORD: &str = "SomeSecurePassw0rd!";
