@@ -294,21 +294,18 @@ impl Provider {
         }
         let mut merged = claims_map(claims);
         if !self.ignore_userinfo {
-            match self.client.user_info(
+            // A provider without a userinfo endpoint: the ID token only.
+            if let Ok(req) = self.client.user_info(
                 token.access_token().clone(),
                 Some(SubjectIdentifier::new(sub.clone())),
             ) {
-                Ok(req) => {
-                    let info = req
-                        .request_async::<RawClaims, _, CoreGenderClaim>(&self.http)
-                        .await
-                        .map_err(|e| FinishError::UserInfo(error_chain(&e)))?;
-                    for (k, v) in claims_map(&info) {
-                        merged.insert(k, v);
-                    }
+                let info = req
+                    .request_async::<RawClaims, _, CoreGenderClaim>(&self.http)
+                    .await
+                    .map_err(|e| FinishError::UserInfo(error_chain(&e)))?;
+                for (k, v) in claims_map(&info) {
+                    merged.insert(k, v);
                 }
-                // The provider has no userinfo endpoint: ID token only.
-                Err(_) => {}
             }
         }
         Ok(Identity {

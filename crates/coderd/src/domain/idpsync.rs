@@ -253,7 +253,7 @@ fn settings_entry(kind: &str, org: Uuid, old: Option<&str>, new: &str) -> Entry 
         resource_id: org,
         resource_target: String::new(),
         action: AuditAction::Write,
-        diff: diff.into(),
+        diff,
         status_code: 200,
         organization_id: Some(org),
     }

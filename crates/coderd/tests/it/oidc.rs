@@ -774,3 +774,53 @@ both_oidc!(role_sync, |db| async move {
     let u = owner.client.user(&alice.id.to_string()).await.unwrap();
     assert_eq!(roles(&u), ["auditor"]);
 });
+
+both_oidc!(audited_login_and_register, |db| async move {
+    let ca = LicenseAuthority::generate("enterprise-test");
+    let Some(o) = start(db, &accounts(), false, licensed(&ca, |_| {})).await else {
+        return;
+    };
+    let t = &o.t;
+    let owner = t.owner().await;
+    owner.license(&ca, &[("audit_log", 1)]).await;
+    let p = Browser::default().login(&t.url, "alice").await;
+    let alice = signed_in(t, &p).await.id;
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    let p = Browser::default().login(&t.url, "admin").await;
+    assert_eq!(p.status, 403);
+    let logs = owner
+        .client
+        .audit_logs("resource_type:api_key", 0, 0)
+        .await
+        .unwrap();
+    // Newest first: the refused OIDC login of the password user, alice's
+    // login, her register (the owner's password login came before the
+    // license, so it is not recorded).
+    let rows: Vec<(String, i32, uuid::Uuid, uuid::Uuid)> = logs
+        .audit_logs
+        .iter()
+        .map(|r| {
+            (
+                r.action.clone(),
+                r.status_code,
+                r.resource_id,
+                r.user.as_ref().map(|u| u.id).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("login".to_string(), 403, uuid::Uuid::nil(), owner.user_id),
+            ("login".to_string(), 307, alice, alice),
+            ("register".to_string(), 307, alice, alice),
+        ]
+    );
+    // The sign-up writes no `user` `create` row of its own.
+    let users = owner
+        .client
+        .audit_logs("resource_type:user", 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(users.count, 0, "{:?}", users.audit_logs);
+});
