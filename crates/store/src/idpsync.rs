@@ -59,6 +59,10 @@ pub struct OidcLoginWrite {
     pub groups: Vec<GroupSync>,
     /// Site role sync: the user's site roles become these (`None`: off).
     pub site_roles: Option<Vec<String>>,
+    /// Organization role sync: the user's member roles in each listed
+    /// organization become these (organizations they are not a member of
+    /// are left alone).
+    pub org_roles: Vec<(Uuid, Vec<String>)>,
     /// The session key to store.
     pub key: ApiKey,
     pub last_seen_at: DateTime<Utc>,
@@ -115,7 +119,8 @@ impl Store {
     /// becomes `active` (the row `activated` builds is written); email
     /// (when non-empty), name and avatar are updated; group memberships are
     /// reconciled per [`GroupSync`]; site roles are replaced (the row
-    /// `roles_changed` builds is written when they change); `last_seen_at`
+    /// `roles_changed` builds is written when they change) and member roles
+    /// per organization in `org_roles`; `last_seen_at`
     /// is set, the key stored and the row `audit` builds (the login row,
     /// built last) written. A linked id taken by another user is
     /// `Conflict("user_links_linked_id_idx")`.
@@ -194,6 +199,20 @@ impl Store {
                 crate::audit::maybe_insert(&mut c, roles_changed(&user, &new).as_ref()).await?;
                 user = new;
             }
+        }
+        for (org, roles) in &w.org_roles {
+            let mut roles = roles.clone();
+            roles.sort();
+            roles.dedup();
+            q_exec!(
+                &mut c,
+                "UPDATE organization_members SET roles = $3, updated_at = $4 \
+                 WHERE organization_id = $1 AND user_id = $2",
+                org,
+                user.id,
+                StringList(roles).to_json(),
+                now
+            )?;
         }
         q_exec!(
             &mut c,

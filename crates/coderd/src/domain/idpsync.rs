@@ -228,6 +228,28 @@ pub fn site_roles(
     Ok(out)
 }
 
+/// The organization roles role sync gives in one organization (coder-now
+/// 2.8): the mapped roles of each claim value; `organization-member`
+/// (implied) and unknown names dropped. `None` when the organization's
+/// field is empty or its claim is malformed (that organization is left
+/// alone).
+pub fn org_roles(settings: &RoleSyncSettings, claims: &Map<String, Value>) -> Option<Vec<String>> {
+    if settings.field.is_empty() {
+        return None;
+    }
+    let values = string_slice_claim(claims.get(&settings.field)).ok()?;
+    let mut out: Vec<String> = values
+        .iter()
+        .filter_map(|v| settings.mapping.get(v))
+        .flatten()
+        .filter(|r| *r != rbac::ORG_MEMBER && rbac::ORG_ROLES.contains(&r.as_str()))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 fn settings_entry(kind: &str, org: Uuid, old: Option<&str>, new: &str) -> Entry {
     let mut diff = serde_json::Map::new();
     let parse = |s: Option<&str>| -> Map<String, Value> {

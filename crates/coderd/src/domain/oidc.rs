@@ -267,11 +267,24 @@ pub async fn login(
         ));
     }
     let mut groups = Vec::new();
-    if idpsync::group_sync_entitled(state) {
+    let mut org_roles = Vec::new();
+    let group_sync = idpsync::group_sync_entitled(state);
+    let role_sync = state
+        .entitlements
+        .enabled(codersdk::FeatureName::UserRoleManagement);
+    if group_sync || role_sync {
         for org in state.store.list_organizations_by_user(user.id).await? {
-            let settings = idpsync::group_settings(state, &org).await?;
-            if let Some(plan) = idpsync::plan_groups(&settings, org.id, claims) {
-                groups.push(plan);
+            if group_sync {
+                let settings = idpsync::group_settings(state, &org).await?;
+                if let Some(plan) = idpsync::plan_groups(&settings, org.id, claims) {
+                    groups.push(plan);
+                }
+            }
+            if role_sync {
+                let settings = idpsync::role_settings(state, org.id).await?;
+                if let Some(roles) = idpsync::org_roles(&settings, claims) {
+                    org_roles.push((org.id, roles));
+                }
             }
         }
     }
@@ -288,6 +301,7 @@ pub async fn login(
         avatar_url: p.avatar_url.clone(),
         groups,
         site_roles,
+        org_roles,
         key: store::ApiKey {
             id: t.id.clone(),
             hashed_secret: t.hashed_secret.clone(),

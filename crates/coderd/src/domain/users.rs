@@ -125,10 +125,11 @@ pub enum CreatedUser {
     },
 }
 
-/// Creates a user (one path for REST and SCIM): checks the actor may
+/// Creates a user (one path for REST, SCIM and OIDC sign-up): checks the actor may
 /// create users, builds the row ([`new_user_row`]) and inserts it with
 /// its membership and, while the audit log is enabled, a `user` `create`
-/// row (status 201; a SCIM re-provisioning is a `write`). A refused create
+/// row (status 201; a SCIM re-provisioning is a `write`; none for
+/// [`CreateUser::Oidc`]). A refused create
 /// writes nothing. Refusals: 403; 404 `Organization does not exist with the
 /// provided id "<id>".`; 409 `User already exists.` (REST).
 pub async fn create_user(

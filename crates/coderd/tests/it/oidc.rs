@@ -730,6 +730,47 @@ both_oidc!(role_sync, |db| async move {
     let t = &o.t;
     let owner = t.owner().await;
     owner.license(&ca, &[("user_role_management", 1)]).await;
+    // Organization roles follow the organization's role settings.
+    t.raw(
+        Method::PATCH,
+        &format!(
+            "/api/v2/organizations/{}/settings/idpsync/roles",
+            owner.org_id
+        ),
+        Some(owner.token()),
+        Some(
+            r#"{"field":"roles","mapping":{"coder-admins":["organization-admin","no-such-role"]}}"#,
+        ),
+    )
+    .await
+    .expect(200);
+    let org_roles = |id: uuid::Uuid| {
+        let owner = &owner;
+        async move {
+            let r = t
+                .raw(
+                    Method::GET,
+                    &format!("/api/v2/organizations/{}/members", owner.org_id),
+                    Some(owner.token()),
+                    None,
+                )
+                .await;
+            let m = r
+                .json
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["user_id"] == json!(id))
+                .cloned()
+                .unwrap();
+            m["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
     o.idp
         .set_account(
             "alice",
@@ -749,6 +790,7 @@ both_oidc!(role_sync, |db| async move {
         r
     };
     assert_eq!(roles(&alice), ["auditor", "user-admin"]);
+    assert_eq!(org_roles(alice.id).await, ["organization-admin"]);
 
     // A manual change is refused while role sync is on.
     let r = t
@@ -773,6 +815,7 @@ both_oidc!(role_sync, |db| async move {
     assert_eq!(roles(&signed_in(t, &p).await), ["auditor"]);
     let u = owner.client.user(&alice.id.to_string()).await.unwrap();
     assert_eq!(roles(&u), ["auditor"]);
+    assert!(org_roles(alice.id).await.is_empty());
 });
 
 both_oidc!(audited_login_and_register, |db| async move {
