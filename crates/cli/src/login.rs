@@ -4,7 +4,9 @@
 //! the first user from the `--first-user-*` flags (or prompts on a
 //! terminal), then logs in with its password. Otherwise it logs in with
 //! `--email`/`--password` (or the first-user ones), or stores a `--token`
-//! after checking it, or prompts on a terminal. The URL and the session
+//! after checking it, or prompts on a terminal. Where password login is
+//! off (or OpenID Connect is on and stdin is a terminal) it prints the
+//! `<url>/cli-auth` page and reads the token pasted from it, as upstream. The URL and the session
 //! token are kept in the config dir.
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -74,6 +76,12 @@ impl LoginCmd {
         let token = match (email, password, non_empty(&globals.token)) {
             (Some(email), Some(password), _) => password_login(&client, &email, &password).await?,
             (None, None, Some(token)) => token,
+            // Single sign-on users (and everyone, with password login
+            // off) get a token from the /cli-auth page, as upstream.
+            (None, None, None) if browser_login(&client).await? => {
+                println!("Open the following in your browser:\n\n\t{url}/cli-auth\n");
+                prompt::ask("Paste your token here", None)?
+            }
             (email, password, _) => {
                 if !prompt::interactive() {
                     bail!(
@@ -178,6 +186,16 @@ impl LogoutCmd {
         );
         Ok(())
     }
+}
+
+/// Whether to sign in through the `/cli-auth` page: password login is
+/// off, or OpenID Connect is on and there is a terminal to paste into.
+async fn browser_login(client: &Client) -> Result<bool> {
+    let methods = client
+        .auth_methods()
+        .await
+        .map_err(|e| describe(e, "read the sign-in methods"))?;
+    Ok(!methods.password.enabled || (methods.oidc.enabled && prompt::interactive()))
 }
 
 async fn password_login(client: &Client, email: &str, password: &str) -> Result<String> {

@@ -33,6 +33,8 @@ use crate::session::Globals;
 /// Generates the `Command` enum and its dispatch.
 macro_rules! commands {
     ($( $(#[$meta:meta])* $variant:ident($ty:ty), )*) => {
+        // Parsed once per run: the server's flags make one variant large.
+        #[allow(clippy::large_enum_variant)]
         #[derive(clap::Subcommand)]
         enum Command {
             $( $(#[$meta])* $variant($ty), )*

@@ -113,6 +113,15 @@ pub struct Config {
     #[arg(long, env = "CODER_AUDIT_LOGS_RETENTION", default_value = "0", value_parser = parse_duration)]
     pub audit_logs_retention: Duration,
 
+    /// Turn off password login (`POST /users/login` answers 403
+    /// `Password authentication is disabled.`); users sign in with OpenID
+    /// Connect.
+    #[arg(long, env = "CODER_DISABLE_PASSWORD_AUTH", default_value_t = false)]
+    pub disable_password_auth: bool,
+
+    #[command(flatten)]
+    pub oidc: OidcConfig,
+
     /// Largest file `POST /files` accepts, in bytes (not a flag; upstream's
     /// 100 MiB; tests lower it).
     #[arg(skip = crate::api::files::DEFAULT_MAX_FILE_SIZE)]
@@ -173,6 +182,29 @@ pub const NON_SECRET_ENV: &[&str] = &[
     "CODER_PROVISIONER_DAEMONS",
     "CODER_PROVISIONER_JOB_TIMEOUT",
     "CODER_AUDIT_LOGS_RETENTION",
+    "CODER_DISABLE_PASSWORD_AUTH",
+    "CODER_OIDC_ISSUER_URL",
+    "CODER_OIDC_CLIENT_ID",
+    "CODER_OIDC_SCOPES",
+    "CODER_OIDC_EMAIL_DOMAIN",
+    "CODER_OIDC_ALLOW_SIGNUPS",
+    "CODER_OIDC_USERNAME_FIELD",
+    "CODER_OIDC_NAME_FIELD",
+    "CODER_OIDC_EMAIL_FIELD",
+    "CODER_OIDC_IGNORE_EMAIL_VERIFIED",
+    "CODER_OIDC_IGNORE_USERINFO",
+    "CODER_OIDC_AUTH_URL_PARAMS",
+    "CODER_OIDC_SIGN_IN_TEXT",
+    "CODER_OIDC_ICON_URL",
+    "CODER_OIDC_SIGNUPS_DISABLED_TEXT",
+    "CODER_OIDC_ALLOWED_GROUPS",
+    "CODER_OIDC_GROUP_FIELD",
+    "CODER_OIDC_GROUP_MAPPING",
+    "CODER_OIDC_GROUP_AUTO_CREATE",
+    "CODER_OIDC_GROUP_REGEX_FILTER",
+    "CODER_OIDC_USER_ROLE_FIELD",
+    "CODER_OIDC_USER_ROLE_MAPPING",
+    "CODER_OIDC_USER_ROLE_DEFAULT",
 ];
 
 /// clap's value parser for secret flags: the text as a [`SecretString`]
@@ -208,6 +240,8 @@ impl Default for Config {
             session_cache_ttl: crate::sessions::DEFAULT_TTL,
             session_cache_capacity: crate::sessions::DEFAULT_CAPACITY,
             session_cache_pubsub: true,
+            disable_password_auth: false,
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -241,4 +275,246 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Ok(Duration::from_secs(secs));
     }
     humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+/// The OpenID Connect flags (upstream's `oidc` group, coder-now 2.1). OIDC
+/// login is on iff `--oidc-issuer-url` is set; discovery runs at start
+/// ([`crate::oidc::Provider::discover`]).
+#[derive(Clone, Debug, clap::Args)]
+pub struct OidcConfig {
+    /// Issuer URL of the OpenID Connect provider; OIDC login is on when set.
+    #[arg(long = "oidc-issuer-url", env = "CODER_OIDC_ISSUER_URL")]
+    pub issuer_url: Option<String>,
+
+    /// Client ID registered with the provider (required with the issuer).
+    #[arg(
+        long = "oidc-client-id",
+        env = "CODER_OIDC_CLIENT_ID",
+        default_value = ""
+    )]
+    pub client_id: String,
+
+    /// Client secret registered with the provider.
+    #[arg(
+        long = "oidc-client-secret",
+        env = "CODER_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub client_secret: Option<SecretString>,
+
+    /// Scopes requested (comma-separated).
+    #[arg(
+        long = "oidc-scopes",
+        env = "CODER_OIDC_SCOPES",
+        value_delimiter = ',',
+        default_value = "openid,profile,email"
+    )]
+    pub scopes: Vec<String>,
+
+    /// Email domains users must sign in from (comma-separated; empty
+    /// allows any).
+    #[arg(
+        long = "oidc-email-domain",
+        env = "CODER_OIDC_EMAIL_DOMAIN",
+        value_delimiter = ','
+    )]
+    pub email_domain: Vec<String>,
+
+    /// Create a user on their first OIDC login.
+    #[arg(
+        long = "oidc-allow-signups",
+        env = "CODER_OIDC_ALLOW_SIGNUPS",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = true,
+        default_missing_value = "true"
+    )]
+    pub allow_signups: bool,
+
+    /// Claim holding the username.
+    #[arg(
+        long = "oidc-username-field",
+        env = "CODER_OIDC_USERNAME_FIELD",
+        default_value = "preferred_username"
+    )]
+    pub username_field: String,
+
+    /// Claim holding the full name.
+    #[arg(
+        long = "oidc-name-field",
+        env = "CODER_OIDC_NAME_FIELD",
+        default_value = "name"
+    )]
+    pub name_field: String,
+
+    /// Claim holding the email address.
+    #[arg(
+        long = "oidc-email-field",
+        env = "CODER_OIDC_EMAIL_FIELD",
+        default_value = "email"
+    )]
+    pub email_field: String,
+
+    /// Accept `email_verified: false`.
+    #[arg(
+        long = "oidc-ignore-email-verified",
+        env = "CODER_OIDC_IGNORE_EMAIL_VERIFIED",
+        default_value_t = false
+    )]
+    pub ignore_email_verified: bool,
+
+    /// Do not call the userinfo endpoint; use the ID token's claims only.
+    #[arg(
+        long = "oidc-ignore-userinfo",
+        env = "CODER_OIDC_IGNORE_USERINFO",
+        default_value_t = false
+    )]
+    pub ignore_userinfo: bool,
+
+    /// JSON object of extra query parameters on the provider's authorize URL.
+    #[arg(
+        long = "oidc-auth-url-params",
+        env = "CODER_OIDC_AUTH_URL_PARAMS",
+        default_value = r#"{"access_type": "offline"}"#
+    )]
+    pub auth_url_params: String,
+
+    /// Text of the login button.
+    #[arg(
+        long = "oidc-sign-in-text",
+        env = "CODER_OIDC_SIGN_IN_TEXT",
+        default_value = "OpenID Connect"
+    )]
+    pub sign_in_text: String,
+
+    /// Icon URL of the login button.
+    #[arg(
+        long = "oidc-icon-url",
+        env = "CODER_OIDC_ICON_URL",
+        default_value = ""
+    )]
+    pub icon_url: String,
+
+    /// Text shown when signups are disabled (default: `Please contact
+    /// your Coder administrator to request access.`).
+    #[arg(
+        long = "oidc-signups-disabled-text",
+        env = "CODER_OIDC_SIGNUPS_DISABLED_TEXT",
+        default_value = ""
+    )]
+    pub signups_disabled_text: String,
+
+    /// IdP groups allowed to log in (comma-separated; empty allows
+    /// everyone). Needs `--oidc-group-field`.
+    #[arg(
+        long = "oidc-allowed-groups",
+        env = "CODER_OIDC_ALLOWED_GROUPS",
+        value_delimiter = ','
+    )]
+    pub allowed_groups: Vec<String>,
+
+    /// Claim holding the user's groups (group sync for the default
+    /// organization; `groups` when empty and the scopes contain `groups`).
+    #[arg(
+        long = "oidc-group-field",
+        env = "CODER_OIDC_GROUP_FIELD",
+        default_value = ""
+    )]
+    pub group_field: String,
+
+    /// JSON object mapping IdP group names to Coder group names.
+    #[arg(
+        long = "oidc-group-mapping",
+        env = "CODER_OIDC_GROUP_MAPPING",
+        default_value = "{}"
+    )]
+    pub group_mapping: String,
+
+    /// Create groups named in the claim that do not exist.
+    #[arg(
+        long = "oidc-group-auto-create",
+        env = "CODER_OIDC_GROUP_AUTO_CREATE",
+        default_value_t = false
+    )]
+    pub group_auto_create: bool,
+
+    /// Only IdP groups matching this regular expression are synced.
+    #[arg(
+        long = "oidc-group-regex-filter",
+        env = "CODER_OIDC_GROUP_REGEX_FILTER",
+        default_value = ".*"
+    )]
+    pub group_regex_filter: String,
+
+    /// Claim holding site roles (turns site role sync on).
+    #[arg(
+        long = "oidc-user-role-field",
+        env = "CODER_OIDC_USER_ROLE_FIELD",
+        default_value = ""
+    )]
+    pub user_role_field: String,
+
+    /// JSON object mapping IdP roles to lists of Coder site roles.
+    #[arg(
+        long = "oidc-user-role-mapping",
+        env = "CODER_OIDC_USER_ROLE_MAPPING",
+        default_value = "{}"
+    )]
+    pub user_role_mapping: String,
+
+    /// Site roles every user gets while role sync is on (comma-separated).
+    #[arg(
+        long = "oidc-user-role-default",
+        env = "CODER_OIDC_USER_ROLE_DEFAULT",
+        value_delimiter = ','
+    )]
+    pub user_role_default: Vec<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer_url: None,
+            client_id: String::new(),
+            client_secret: None,
+            scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            email_domain: Vec::new(),
+            allow_signups: true,
+            username_field: "preferred_username".into(),
+            name_field: "name".into(),
+            email_field: "email".into(),
+            ignore_email_verified: false,
+            ignore_userinfo: false,
+            auth_url_params: r#"{"access_type": "offline"}"#.into(),
+            sign_in_text: "OpenID Connect".into(),
+            icon_url: String::new(),
+            signups_disabled_text: String::new(),
+            allowed_groups: Vec::new(),
+            group_field: String::new(),
+            group_mapping: "{}".into(),
+            group_auto_create: false,
+            group_regex_filter: ".*".into(),
+            user_role_field: String::new(),
+            user_role_mapping: "{}".into(),
+            user_role_default: Vec::new(),
+        }
+    }
+}
+
+impl OidcConfig {
+    /// True when `--oidc-issuer-url` is set (non-empty).
+    pub fn enabled(&self) -> bool {
+        self.issuer_url.as_deref().is_some_and(|u| !u.is_empty())
+    }
+
+    /// The group claim: `--oidc-group-field`, or `groups` when that is
+    /// empty and the scopes ask for `groups` (upstream's fallback).
+    pub fn effective_group_field(&self) -> String {
+        if self.group_field.is_empty() && self.scopes.iter().any(|s| s == "groups") {
+            "groups".into()
+        } else {
+            self.group_field.clone()
+        }
+    }
 }

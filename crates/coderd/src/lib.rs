@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cliauth;
 pub mod config;
 pub mod domain;
 pub mod dormancy;
@@ -19,6 +20,7 @@ pub mod health;
 pub mod licensing;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod provisioning;
 pub mod rbac;
 pub mod replicas;

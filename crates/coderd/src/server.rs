@@ -51,6 +51,19 @@ impl Server {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_owned();
+        let idp_sync = crate::domain::idpsync::DeploymentSync::from_config(&config.oidc)?;
+        let oidc = if config.oidc.enabled() || !config.oidc.client_id.is_empty() {
+            anyhow::ensure!(
+                !config.oidc.client_id.is_empty(),
+                "OIDC client ID must be set!"
+            );
+            anyhow::ensure!(config.oidc.enabled(), "OIDC issuer URL must be set!");
+            let provider = crate::oidc::Provider::discover(&config.oidc, &access_url).await?;
+            tracing::info!(issuer = provider.issuer(), "OpenID Connect login enabled");
+            Some(Arc::new(provider))
+        } else {
+            None
+        };
         let replicas = crate::replicas::ReplicaManager::start(
             store.clone(),
             config.replica_update_interval,
@@ -86,6 +99,8 @@ impl Server {
                     config.session_cache_ttl,
                     config.session_cache_capacity,
                 ),
+                oidc,
+                idp_sync,
             }),
         };
         let mut tasks = Vec::new();

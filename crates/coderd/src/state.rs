@@ -37,6 +37,12 @@ pub struct Inner {
     /// Authenticated sessions served without a query, evicted through
     /// pubsub ([`crate::sessions`]).
     pub sessions: crate::sessions::SessionCache,
+    /// The OpenID Connect provider, discovered at start; `None` when OIDC
+    /// is not configured (`--oidc-issuer-url` unset).
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// The deployment's IdP sync flags, parsed at start (the default
+    /// organization's settings until changed through the API).
+    pub idp_sync: crate::domain::idpsync::DeploymentSync,
 }
 
 /// A source of the current time, so time-based jobs (the dormancy job)

@@ -218,3 +218,254 @@ impl crate::state::Clock for TestClock {
         *self.now.lock().expect("test clock lock")
     }
 }
+
+/// A real OpenID Provider for tests: `testdata/oidc-provider/provider.mjs`
+/// (panva's `oidc-provider` under Node.js) on loopback, and a browser-less
+/// client that walks the login redirects by hand.
+pub mod oidc {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::process::Stdio;
+
+    use serde_json::Value;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    /// The test client registration the script and the servers share.
+    pub const CLIENT_ID: &str = "coderd";
+    /// Its secret.
+    pub const CLIENT_SECRET: &str = "coderd-secret";
+
+    /// The script's directory (`testdata/oidc-provider`).
+    pub fn script_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/oidc-provider")
+    }
+
+    /// Whether the provider can run here (node and `npm ci` done); panics
+    /// when it cannot and `CODER_TEST_REQUIRE_OIDC` is set.
+    pub fn available() -> bool {
+        let node = std::process::Command::new("node")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let installed = script_dir().join("node_modules/oidc-provider").is_dir();
+        if !(node && installed) {
+            if std::env::var_os("CODER_TEST_REQUIRE_OIDC").is_some() {
+                panic!(
+                    "CODER_TEST_REQUIRE_OIDC is set but the OpenID Provider cannot run \
+                     (node found: {node}; `npm ci` run in {}: {installed})",
+                    script_dir().display()
+                );
+            }
+            eprintln!(
+                "skipped: the OpenID Provider needs node and `npm ci` in {}",
+                script_dir().display()
+            );
+            return false;
+        }
+        true
+    }
+
+    /// A running provider; killed when dropped.
+    pub struct Idp {
+        child: Option<tokio::process::Child>,
+        /// Its issuer URL (`http://127.0.0.1:<port>`).
+        pub issuer: String,
+    }
+
+    impl Idp {
+        /// Starts the provider accepting `redirect_uri`, with `accounts`
+        /// (sub -> claims); `rogue_jwks` publishes a key other than the
+        /// signing key. Waits for its `LISTENING` line.
+        pub async fn start(redirect_uri: &str, accounts: &Value, rogue_jwks: bool) -> Idp {
+            let mut cmd = tokio::process::Command::new("node");
+            cmd.arg("provider.mjs")
+                .current_dir(script_dir())
+                .env("PORT", "0")
+                .env("CLIENT_ID", CLIENT_ID)
+                .env("CLIENT_SECRET", CLIENT_SECRET)
+                .env("REDIRECT_URIS", redirect_uri)
+                .env("ACCOUNTS", accounts.to_string())
+                .env("ROGUE_JWKS", if rogue_jwks { "1" } else { "0" })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true);
+            let mut child = cmd.spawn().expect("start node provider.mjs");
+            let stdout = child.stdout.take().expect("provider stdout");
+            let mut lines = BufReader::new(stdout).lines();
+            let issuer = loop {
+                match lines.next_line().await.expect("read provider output") {
+                    Some(l) if l.starts_with("LISTENING ") => break l[10..].trim().to_owned(),
+                    Some(_) => continue,
+                    None => panic!("the OpenID Provider exited before listening"),
+                }
+            };
+            // Keep draining its output so it never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            Idp {
+                child: Some(child),
+                issuer,
+            }
+        }
+
+        /// Replaces an account's claims.
+        pub async fn set_account(&self, sub: &str, claims: &Value) {
+            let res = reqwest::Client::new()
+                .put(format!("{}/__test/accounts/{sub}", self.issuer))
+                .body(claims.to_string())
+                .send()
+                .await
+                .expect("set account");
+            assert_eq!(res.status().as_u16(), 204);
+        }
+
+        /// Stops the provider (the IdP is down from then on).
+        pub async fn stop(&mut self) {
+            if let Some(mut c) = self.child.take() {
+                let _ = c.kill().await;
+            }
+        }
+    }
+
+    /// A browser without JavaScript: one cookie jar for 127.0.0.1 (cookies
+    /// do not tell ports apart), redirects followed by hand.
+    #[derive(Clone, Default)]
+    pub struct Browser {
+        /// Cookie name -> value.
+        pub jar: HashMap<String, String>,
+    }
+
+    /// A response read whole, with its `Location` and `Set-Cookie`s.
+    #[derive(Debug)]
+    pub struct Page {
+        pub status: u16,
+        pub location: String,
+        pub set_cookies: Vec<String>,
+        pub content_type: String,
+        pub text: String,
+    }
+
+    impl Page {
+        /// The `message` of a JSON error body.
+        pub fn message(&self) -> String {
+            let v: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
+            v["message"].as_str().unwrap_or("").to_owned()
+        }
+
+        /// The `detail` of a JSON error body.
+        pub fn detail(&self) -> String {
+            let v: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
+            v["detail"].as_str().unwrap_or("").to_owned()
+        }
+
+        /// The session token this response set, if any.
+        pub fn session_token(&self) -> Option<String> {
+            self.set_cookies.iter().find_map(|c| {
+                let c = cookie::Cookie::parse(c.clone()).ok()?;
+                (c.name() == codersdk::SESSION_TOKEN_COOKIE && !c.value().is_empty())
+                    .then(|| c.value().to_owned())
+            })
+        }
+    }
+
+    impl Browser {
+        /// GETs `url` with the jar's cookies; stores the cookies set.
+        pub async fn get(&mut self, url: &str) -> Page {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let mut req = http.get(url);
+            if !self.jar.is_empty() {
+                let header: Vec<String> =
+                    self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                req = req.header("cookie", header.join("; "));
+            }
+            let res = req.send().await.expect("browser request");
+            let status = res.status().as_u16();
+            let h = |n: &str| {
+                res.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let location = h("location");
+            let content_type = h("content-type");
+            let set_cookies: Vec<String> = res
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            for sc in &set_cookies {
+                if let Ok(c) = cookie::Cookie::parse(sc.clone()) {
+                    let gone =
+                        c.value().is_empty() || c.max_age().is_some_and(|m| m.whole_seconds() <= 0);
+                    if gone {
+                        self.jar.remove(c.name());
+                    } else {
+                        self.jar.insert(c.name().to_owned(), c.value().to_owned());
+                    }
+                }
+            }
+            let text = res.text().await.unwrap_or_default();
+            Page {
+                status,
+                location,
+                set_cookies,
+                content_type,
+                text,
+            }
+        }
+
+        /// Starts a login at the server `base` (`?redirect=/workspaces`)
+        /// and returns the provider URL it sent the browser to.
+        pub async fn start_login(&mut self, base: &str) -> String {
+            let p = self
+                .get(&format!(
+                    "{base}/api/v2/users/oidc/callback?redirect=%2Fworkspaces"
+                ))
+                .await;
+            assert_eq!(p.status, 307, "login start: {p:?}");
+            p.location
+        }
+
+        /// Walks the provider from `authorize_url` (with
+        /// `login_hint=<sub>`) until it redirects back to `base`; returns
+        /// that callback URL (with `code` and `state`) unvisited.
+        pub async fn authorize(&mut self, base: &str, authorize_url: &str, sub: &str) -> String {
+            let mut url = reqwest::Url::parse(authorize_url).expect("authorize URL");
+            url.query_pairs_mut().append_pair("login_hint", sub);
+            let mut next = url.to_string();
+            for _ in 0..10 {
+                let p = self.get(&next).await;
+                assert!(
+                    (300..400).contains(&p.status),
+                    "the provider answered {} at {next}: {}",
+                    p.status,
+                    p.text
+                );
+                let loc = reqwest::Url::parse(&next)
+                    .unwrap()
+                    .join(&p.location)
+                    .unwrap()
+                    .to_string();
+                if loc.starts_with(base) {
+                    return loc;
+                }
+                next = loc;
+            }
+            panic!("the provider never redirected back");
+        }
+
+        /// A whole login of `sub`: start, provider, callback; the
+        /// callback's response.
+        pub async fn login(&mut self, base: &str, sub: &str) -> Page {
+            let start = self.start_login(base).await;
+            let cb = self.authorize(base, &start, sub).await;
+            self.get(&cb).await
+        }
+    }
+}

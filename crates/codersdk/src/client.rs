@@ -159,6 +159,12 @@ impl Client {
         }
     }
 
+    /// `GET /api/v2/users/authmethods`: the sign-in methods on offer.
+    pub async fn auth_methods(&self) -> Result<AuthMethods, ClientError> {
+        self.json::<(), _>(Method::GET, "/api/v2/users/authmethods", None)
+            .await
+    }
+
     /// `POST /api/v2/users/first`.
     pub async fn create_first_user(
         &self,

@@ -57,11 +57,14 @@ pub enum FeatureName {
     MultipleGitAuth,
     ExternalProvisionerDaemons,
     Appearance,
+    /// Site and organization role sync from the IdP (upstream's
+    /// `user_role_management`, later than the seed).
+    UserRoleManagement,
 }
 
 impl FeatureName {
     /// Every feature, in upstream's order.
-    pub const ALL: [FeatureName; 9] = [
+    pub const ALL: [FeatureName; 10] = [
         FeatureName::UserLimit,
         FeatureName::AuditLog,
         FeatureName::BrowserOnly,
@@ -71,6 +74,7 @@ impl FeatureName {
         FeatureName::MultipleGitAuth,
         FeatureName::ExternalProvisionerDaemons,
         FeatureName::Appearance,
+        FeatureName::UserRoleManagement,
     ];
 
     /// The wire name (`template_rbac`, ...).
@@ -85,6 +89,7 @@ impl FeatureName {
             FeatureName::MultipleGitAuth => "multiple_git_auth",
             FeatureName::ExternalProvisionerDaemons => "external_provisioner_daemons",
             FeatureName::Appearance => "appearance",
+            FeatureName::UserRoleManagement => "user_role_management",
         }
     }
 

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod error;
 pub mod groups;
 pub mod identity;
+pub mod idpsync;
 pub mod jobs;
 pub mod licenses;
 pub mod provisioning;

@@ -20,6 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod audit;
 mod ha;
+mod oidc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coderd");
 const ADMIN_PASSWORD: &str = "SomeSecurePassw0rd!";
@@ -967,7 +968,8 @@ async fn licenses_and_features(url: String, ca: coderd::testutil::LicenseAuthori
         "{out}"
     );
     let rows = feature_rows(&out);
-    assert_eq!(rows.len(), 9, "{out}");
+    // The seed's nine features and user_role_management.
+    assert_eq!(rows.len(), 10, "{out}");
     for r in &rows {
         assert_eq!(r[1], "not_entitled", "{out}");
         assert_eq!(r[2], "false", "{out}");
@@ -1615,6 +1617,7 @@ async fn help_never_shows_secret_env_values() {
         seen_secret,
         [
             "CODER_FIRST_USER_PASSWORD",
+            "CODER_OIDC_CLIENT_SECRET",
             "CODER_PG_CONNECTION_URL",
             "CODER_PROVISIONER_DAEMON_PSK",
             "CODER_SCIM_AUTH_HEADER",

@@ -13,7 +13,9 @@ pub mod buildinfo;
 pub mod entitlements;
 pub mod files;
 pub mod groups;
+pub mod idpsync;
 pub mod licenses;
+pub mod oidc;
 pub mod organizations;
 pub mod provisionerdaemons;
 pub mod quota;
@@ -81,6 +83,7 @@ pub const ANONYMOUS: &[(&str, &str)] = &[
     ("post", "/api/v2/users/first"),
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
 ];
 
 /// Adds the security schemes every authenticated operation refers to: the
@@ -296,6 +299,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get_first_user, users::post_first_user))
         .routes(routes!(users::get_auth_methods))
         .routes(routes!(users::post_login))
+        .routes(routes!(oidc::get_oidc_callback))
         .routes(routes!(users::post_logout))
         .routes(routes!(audit::get_audit_logs))
         .routes(routes!(users::get_users, users::post_user))
@@ -363,6 +367,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         // mounts it without the feature gate); only the multiple-replicas
         // error in `/entitlements` depends on the license.
         .merge(replicas::router())
+        // Not gated, as upstream: the sync itself needs the license.
+        .merge(idpsync::router())
         .split_for_parts();
     let mut doc = doc;
     document_access(&mut doc);
@@ -419,6 +425,7 @@ pub fn app(state: AppState) -> Router {
     #[cfg(feature = "testutil")]
     let api = api.merge(crate::testutil::api_routes());
     api.merge(crate::health::router())
+        .merge(crate::cliauth::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

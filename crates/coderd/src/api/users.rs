@@ -97,7 +97,8 @@ fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
 /// `POST /users/login`: email and password -> 201 `{session_token}` (also
 /// set as the `coder_session_token` cookie). 401
 /// `Incorrect email or password.`; 403 `Incorrect login type, ...` for a
-/// user whose login type is not `password`; 401 for a suspended account.
+/// user whose login type is not `password`; 401 for a suspended account;
+/// 403 `Password authentication is disabled.` with `--disable-password-auth`.
 /// A `dormant` user signs in and becomes `active` (coder-now 3.3); the
 /// login records `last_seen_at`.
 #[utoipa::path(post, path = "/api/v2/users/login", tag = "Authorization",
@@ -431,15 +432,23 @@ pub async fn put_user_password(
 }
 
 /// `GET /users/authmethods` (no session): the sign-in methods on offer.
-/// Password login is always on here; GitHub is never configured; OpenID
-/// Connect is not configured yet (`enabled: false`, empty text and icon).
+/// Password login unless `--disable-password-auth`; GitHub is never
+/// configured; OpenID Connect when `--oidc-issuer-url` is set, with
+/// `--oidc-sign-in-text` and `--oidc-icon-url`.
 #[utoipa::path(get, path = "/api/v2/users/authmethods", tag = "Users",
     responses((status = 200, body = codersdk::AuthMethods)))]
-pub async fn get_auth_methods(State(_state): State<AppState>) -> Json<codersdk::AuthMethods> {
+pub async fn get_auth_methods(State(state): State<AppState>) -> Json<codersdk::AuthMethods> {
+    let oidc = &state.config.oidc;
     Json(codersdk::AuthMethods {
         terms_of_service_url: String::new(),
-        password: codersdk::AuthMethod { enabled: true },
+        password: codersdk::AuthMethod {
+            enabled: !state.config.disable_password_auth,
+        },
         github: codersdk::GithubAuthMethod::default(),
-        oidc: codersdk::OidcAuthMethod::default(),
+        oidc: codersdk::OidcAuthMethod {
+            enabled: state.oidc.is_some(),
+            sign_in_text: oidc.sign_in_text.clone(),
+            icon_url: oidc.icon_url.clone(),
+        },
     })
 }

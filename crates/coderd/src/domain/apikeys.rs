@@ -211,6 +211,38 @@ pub async fn create_token(
     Ok(key.token)
 }
 
+/// Creates a session key for `owner` (upstream's `postAPIKey`, `POST
+/// /users/{user}/keys`, which the dashboard's `/cli-auth` page calls): login
+/// type `password`, lifetime `--session-duration`, with an `api_key`
+/// `create` row (status 201). Returns the whole token, shown once.
+/// Refusals: 403 (the actor may not create keys for `owner`).
+pub async fn create_session(
+    state: &AppState,
+    actor: &Actor,
+    ctx: &AuditContext,
+    owner: &store::User,
+) -> DomainResult<String> {
+    actor.require(Action::Create, &Resource::ApiKey.owned_by(owner.id))?;
+    let key = mint(owner.id, "password", state.config.session_duration, "");
+    let row = audit::row(
+        state,
+        actor,
+        ctx,
+        key_entry(
+            AuditAction::Create,
+            audit::diff(None, &key.row),
+            &key.row,
+            201,
+        ),
+    );
+    state
+        .store
+        .insert_api_key_audited(&key.row, row.as_ref())
+        .await?;
+    audit::emit_opt(row.as_ref());
+    Ok(key.token)
+}
+
 /// Deletes a key of `owner` (upstream's `deleteAPIKey`; sessions and
 /// tokens alike) with an `api_key` `delete` row (status 204, the deleted
 /// key's tracked fields against their zero values). Refusals: 403; 404

@@ -21,8 +21,10 @@ pub mod appearance;
 pub mod audit;
 pub mod builds;
 pub mod groups;
+pub mod idpsync;
 pub mod licenses;
 pub mod lookup;
+pub mod oidc;
 pub mod organizations;
 pub mod template_acl;
 pub mod templates;
@@ -62,6 +64,9 @@ pub enum Subsystem {
     Scim,
     /// The dormancy job (upstream's `BackgroundSubsystemDormancy`).
     Dormancy,
+    /// OpenID Connect login: the sign-up of a new user and the role
+    /// changes IdP sync makes.
+    Oidc,
 }
 
 impl Subsystem {
@@ -70,6 +75,7 @@ impl Subsystem {
         match self {
             Subsystem::Scim => "scim",
             Subsystem::Dormancy => "dormancy",
+            Subsystem::Oidc => "oidc",
         }
     }
 }

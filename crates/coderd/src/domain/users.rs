@@ -94,6 +94,10 @@ pub struct NewUser {
 pub enum CreateUser {
     /// `POST /api/v2/users`.
     Api(NewUser),
+    /// The first OpenID Connect login of someone without an account: as
+    /// [`CreateUser::Api`], without a `user` row of its own (the login's
+    /// `api_key` `register` row records it, as upstream).
+    Oidc(NewUser),
     /// SCIM `POST /Users`: the SCIM data and the usernames to try, in
     /// order (the first free one is taken). An existing suspended or
     /// deprovisioned user is provisioned again (see
@@ -120,10 +124,11 @@ pub enum CreatedUser {
     },
 }
 
-/// Creates a user (one path for REST and SCIM): checks the actor may
+/// Creates a user (one path for REST, SCIM and OIDC sign-up): checks the actor may
 /// create users, builds the row ([`new_user_row`]) and inserts it with
 /// its membership and, while the audit log is enabled, a `user` `create`
-/// row (status 201; a SCIM re-provisioning is a `write`). A refused create
+/// row (status 201; a SCIM re-provisioning is a `write`; none for
+/// [`CreateUser::Oidc`]). A refused create
 /// writes nothing. Refusals: 403; 404 `Organization does not exist with the
 /// provided id "<id>".`; 409 `User already exists.` (REST).
 pub async fn create_user(
@@ -133,8 +138,9 @@ pub async fn create_user(
     input: CreateUser,
 ) -> DomainResult<CreatedUser> {
     actor.require(Action::Create, &Resource::User.any())?;
+    let audited = !matches!(input, CreateUser::Oidc(_));
     match input {
-        CreateUser::Api(u) => {
+        CreateUser::Api(u) | CreateUser::Oidc(u) => {
             let org = match u.organization_id {
                 Some(id) => match state.store.get_organization_by_id(id).await {
                     Ok(o) => o,
@@ -157,12 +163,16 @@ pub async fn create_user(
                 Vec::new(),
                 u.status,
             );
-            let row = audit::row(
-                state,
-                actor,
-                ctx,
-                audit::user_entry(AuditAction::Create, None, &user, 201),
-            );
+            let row = audited
+                .then(|| {
+                    audit::row(
+                        state,
+                        actor,
+                        ctx,
+                        audit::user_entry(AuditAction::Create, None, &user, 201),
+                    )
+                })
+                .flatten();
             match state
                 .store
                 .insert_user_audited(&user, org.id, row.as_ref())
@@ -298,6 +308,12 @@ pub async fn set_roles(
     roles: &[String],
 ) -> DomainResult<store::User> {
     actor.require(Action::Update, &Resource::RoleAssignment.any())?;
+    if target.login_type == "oidc" && super::idpsync::site_role_sync_enabled(state) {
+        return Err(DomainError::refused(
+            Refusal::Invalid,
+            "Cannot modify roles for OIDC users when role sync is enabled.",
+        ));
+    }
     if target.id == actor.user_id() {
         return Err(DomainError::refused(
             Refusal::Invalid,
@@ -397,6 +413,13 @@ pub async fn login(
         }
         Err::<LoggedIn, _>(err)
     };
+    if state.config.disable_password_auth {
+        return refuse(DomainError::refused(
+            Refusal::Forbidden,
+            "Password authentication is disabled.",
+        ))
+        .await;
+    }
     let hashed = user.hashed_password.clone();
     let pw = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || crate::userpassword::verify(&hashed, &pw))

@@ -32,6 +32,8 @@ pub struct Enablements {
     /// Appearance (not an input upstream; on once entitled via
     /// [`FeatureName::always_enable`]).
     pub appearance: bool,
+    /// IdP role sync (always on once entitled, as upstream).
+    pub user_role_management: bool,
 }
 
 impl Default for Enablements {
@@ -46,6 +48,7 @@ impl Default for Enablements {
             template_rbac: true,
             external_provisioner_daemons: true,
             appearance: false,
+            user_role_management: true,
         }
     }
 }
@@ -63,6 +66,7 @@ impl Enablements {
             FeatureName::MultipleGitAuth => self.multiple_git_auth,
             FeatureName::ExternalProvisionerDaemons => self.external_provisioner_daemons,
             FeatureName::Appearance => self.appearance,
+            FeatureName::UserRoleManagement => self.user_role_management,
         }
     }
 }

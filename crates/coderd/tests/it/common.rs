@@ -110,7 +110,7 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    async fn create(admin_url: &str) -> PgDb {
+    pub async fn create(admin_url: &str) -> PgDb {
         let name = format!("t_{}", Uuid::new_v4().simple());
         let pool = sqlx::PgPool::connect(admin_url)
             .await

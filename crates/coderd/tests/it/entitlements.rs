@@ -8,7 +8,8 @@ use codersdk::{Entitlement, Entitlements, FeatureName, UserStatus};
 use reqwest::Method;
 use serde_json::json;
 
-const SEED_FEATURES: [&str; 9] = [
+/// The seed's features and `user_role_management` (IdP role sync).
+const SEED_FEATURES: [&str; 10] = [
     "user_limit",
     "audit_log",
     "browser_only",
@@ -18,6 +19,7 @@ const SEED_FEATURES: [&str; 9] = [
     "multiple_git_auth",
     "external_provisioner_daemons",
     "appearance",
+    "user_role_management",
 ];
 
 /// Polls `GET /entitlements` until `f` holds (panics after 10 s).

@@ -42,7 +42,9 @@ both!(
             json!({
                 "password": {"enabled": true},
                 "github": {"enabled": false, "default_provider_configured": false},
-                "oidc": {"enabled": false, "signInText": "", "iconUrl": ""}
+                // Upstream reports the button's text whether or not OIDC
+                // is configured.
+                "oidc": {"enabled": false, "signInText": "OpenID Connect", "iconUrl": ""}
             })
         );
     }

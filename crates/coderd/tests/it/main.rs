@@ -15,6 +15,7 @@ mod groups;
 mod hardening;
 mod licenses;
 mod matrix;
+mod oidc;
 mod openapi;
 mod organizations;
 mod prov;

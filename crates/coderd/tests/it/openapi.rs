@@ -18,7 +18,48 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/first"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
     ("post", "/api/v2/users/logout"),
+    (
+        "get",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups/config",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups/mapping",
+    ),
+    (
+        "get",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles/config",
+    ),
+    (
+        "patch",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles/mapping",
+    ),
+    (
+        "get",
+        "/api/v2/organizations/{organization}/settings/idpsync/available-fields",
+    ),
+    (
+        "get",
+        "/api/v2/organizations/{organization}/settings/idpsync/field-values",
+    ),
     ("get", "/api/v2/audit"),
     ("get", "/api/v2/users"),
     ("post", "/api/v2/users"),
@@ -245,6 +286,7 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("post", "/api/v2/users/first"),
     ("get", "/api/v2/users/authmethods"),
     ("post", "/api/v2/users/login"),
+    ("get", "/api/v2/users/oidc/callback"),
 ];
 
 /// SCIM discovery (RFC 7644 §4) needs no SCIM key.

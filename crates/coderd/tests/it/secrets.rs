@@ -36,6 +36,7 @@ fn config_debug_redacts_every_secret() {
     assert_eq!(
         secrets,
         [
+            "CODER_OIDC_CLIENT_SECRET",
             "CODER_PG_CONNECTION_URL",
             "CODER_PROVISIONER_DAEMON_PSK",
             "CODER_SCIM_AUTH_HEADER",
@@ -51,6 +52,10 @@ fn config_debug_redacts_every_secret() {
     assert_eq!(
         config.postgres_url.as_ref().unwrap().expose_secret(),
         "sentinel-postgres-url"
+    );
+    assert_eq!(
+        config.oidc.client_secret.as_ref().unwrap().expose_secret(),
+        "sentinel-oidc-client-secret"
     );
     // ...and Debug shows none of them, nor does the backend.
     let debug = format!("{config:?} {:?}", config.backend());
