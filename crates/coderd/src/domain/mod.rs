@@ -10,11 +10,16 @@
 //! (`From<DomainError>` for [`crate::error::ApiError`] and for
 //! [`crate::scim::error::ScimError`]).
 //!
-//! This is the first slice (issue 11): user creation (REST and SCIM),
-//! suspend/activate, site roles, password login/logout and the dormancy
-//! job go through it, and so do licenses, appearance, API tokens and
-//! organization member roles. Other operations still live in their
-//! handlers.
+//! Every mutating operation the front ends serve lives here: users
+//! ([`users`]: REST and SCIM creation, status, roles, password, login and
+//! logout, dormancy), [`groups`] and [`template_acl`], [`templates`] and
+//! versions, [`workspaces`], [`builds`] (the one job and build row builder
+//! and what provisioner daemons report), [`licenses`], [`appearance`],
+//! [`apikeys`], organization member roles ([`organizations`]), OpenID
+//! Connect login ([`oidc`]) and the IdP sync settings ([`idpsync`]).
+//! [`lookup`] resolves each path parameter once, with its 404 rule.
+//! Operations that change what authentication sees evict the cached
+//! sessions after their commit ([`crate::sessions`]).
 
 pub mod apikeys;
 pub mod appearance;
