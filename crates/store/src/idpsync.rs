@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::{Conn, Store};
 use crate::error::{StoreError, StoreResult};
-use crate::groups::Group;
+use crate::groups::{audited_group, Group, GroupAudit};
 use crate::identity::{lock_user, AuditHook, USER_COLS};
 use crate::types::*;
 
@@ -118,8 +118,11 @@ impl Store {
     /// inserted or refreshed (linked id and claims); a `dormant` user
     /// becomes `active` (the row `activated` builds is written); email
     /// (when non-empty), name and avatar are updated; group memberships are
-    /// reconciled per [`GroupSync`]; site roles are replaced (the row
-    /// `roles_changed` builds is written when they change) and member roles
+    /// reconciled per [`GroupSync`] (for each group whose members change,
+    /// the row `group_changed` builds from the group and its members before,
+    /// `None` when the sync created it, and after is written); site roles
+    /// are replaced (the row `roles_changed` builds is written when they
+    /// change) and member roles
     /// per organization in `org_roles`; `last_seen_at`
     /// is set, the key stored and the row `audit` builds (the login row,
     /// built last) written. A linked id taken by another user is
@@ -128,6 +131,7 @@ impl Store {
         &self,
         w: &OidcLoginWrite,
         activated: AuditHook<'_, User>,
+        group_changed: GroupAudit<'_>,
         roles_changed: AuditHook<'_, User>,
         audit: &(dyn Fn() -> Option<crate::AuditLog> + Send + Sync),
     ) -> StoreResult<(User, GroupChanges)> {
@@ -176,7 +180,7 @@ impl Store {
         }
         let mut changes = GroupChanges::default();
         for g in &w.groups {
-            sync_groups(&mut c, user.id, g, now, &mut changes).await?;
+            sync_groups(&mut c, user.id, g, now, &mut changes, group_changed).await?;
         }
         if let Some(roles) = &w.site_roles {
             let mut wanted = roles.clone();
@@ -334,6 +338,7 @@ async fn sync_groups(
     g: &GroupSync,
     now: DateTime<Utc>,
     changes: &mut GroupChanges,
+    group_changed: GroupAudit<'_>,
 ) -> StoreResult<()> {
     let groups = q_all!(
         c,
@@ -407,17 +412,26 @@ async fn sync_groups(
     )?;
     for (id,) in &current {
         if !expected.contains(id) {
+            let old = audited_group(c, *id).await?;
             q_exec!(
                 c,
                 "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
                 id,
                 user_id
             )?;
+            let new = audited_group(c, *id).await?;
+            crate::audit::maybe_insert(c, group_changed(Some(&old), Some(&new)).as_ref()).await?;
             changes.removed.push(*id);
         }
     }
     for id in &expected {
         if !current.iter().any(|(c,)| c == id) {
+            let created = changes.created.iter().any(|g| g.id == *id);
+            let old = if created {
+                None
+            } else {
+                Some(audited_group(c, *id).await?)
+            };
             q_exec!(
                 c,
                 "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
@@ -426,6 +440,8 @@ async fn sync_groups(
                 user_id
             )
             .map_err(StoreError::from)?;
+            let new = audited_group(c, *id).await?;
+            crate::audit::maybe_insert(c, group_changed(old.as_ref(), Some(&new)).as_ref()).await?;
             changes.added.push(*id);
         }
     }

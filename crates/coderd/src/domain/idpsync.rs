@@ -331,6 +331,7 @@ pub async fn patch_group_settings(
 ) -> DomainResult<GroupSyncSettings> {
     require(actor, Action::Update, org.id)?;
     let current = group_settings(state, org).await?;
+    let was = serde_json::to_string(&current).map_err(|e| DomainError::Internal(e.to_string()))?;
     let mut next = match change {
         GroupChange::Replace(s) => {
             if !s.legacy_group_name_mapping.is_empty() {
@@ -383,7 +384,7 @@ pub async fn patch_group_settings(
         next.regex_filter = None;
     }
     let text = serde_json::to_string(&next).map_err(|e| DomainError::Internal(e.to_string()))?;
-    store_settings(state, actor, ctx, org.id, GROUP, &text).await?;
+    store_settings(state, actor, ctx, org.id, GROUP, &was, &text).await?;
     Ok(next)
 }
 
@@ -415,6 +416,7 @@ pub async fn patch_role_settings(
 ) -> DomainResult<RoleSyncSettings> {
     require(actor, Action::Update, org.id)?;
     let current = role_settings(state, org.id).await?;
+    let was = serde_json::to_string(&current).map_err(|e| DomainError::Internal(e.to_string()))?;
     let next = match change {
         RoleChange::Replace(s) => s,
         RoleChange::Config(c) => RoleSyncSettings {
@@ -441,7 +443,7 @@ pub async fn patch_role_settings(
         }
     };
     let text = serde_json::to_string(&next).map_err(|e| DomainError::Internal(e.to_string()))?;
-    store_settings(state, actor, ctx, org.id, ROLE, &text).await?;
+    store_settings(state, actor, ctx, org.id, ROLE, &was, &text).await?;
     Ok(next)
 }
 
@@ -451,10 +453,14 @@ async fn store_settings(
     ctx: &AuditContext,
     org: Uuid,
     kind: &str,
+    was: &str,
     text: &str,
 ) -> DomainResult<()> {
     let row = std::sync::Mutex::new(None);
+    // The diff is against the settings in force, as upstream: the stored
+    // ones, else the flags' defaults (`was`).
     let hook = |old: Option<&str>| {
+        let old = Some(old.unwrap_or(was));
         let r = audit::row(state, actor, ctx, settings_entry(kind, org, old, text));
         *row.lock().expect("audit row lock") = r.clone();
         r

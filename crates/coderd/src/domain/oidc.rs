@@ -336,6 +336,16 @@ pub async fn login(
             audit::user_entry(AuditAction::Write, Some(old), new, 200),
         ))
     };
+    // Group sync's membership changes: a `group` `write` row of the group
+    // (its members before and after), `create` for a group the sync made.
+    let group_changed = |old: Option<&store::AuditedGroup>, new: Option<&store::AuditedGroup>| {
+        let (action, status) = match old {
+            None => (AuditAction::Create, 201),
+            Some(_) => (AuditAction::Write, 200),
+        };
+        let entry = super::groups::group_entry(action, old, new, status)?;
+        keep(audit::row(state, &oidc_actor, ctx, entry))
+    };
     let login_row = || {
         let mut row = audit::row(state, &actor, ctx, login_entry(user.id, action, 307))?;
         if let Some(last) = written.lock().expect("audit rows lock").last() {
@@ -347,7 +357,13 @@ pub async fn login(
     };
     state
         .store
-        .oidc_login(&write, &activated, &roles_changed, &login_row)
+        .oidc_login(
+            &write,
+            &activated,
+            &group_changed,
+            &roles_changed,
+            &login_row,
+        )
         .await?;
     for r in written.into_inner().expect("audit rows lock") {
         audit::emit(&r);

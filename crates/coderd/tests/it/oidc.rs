@@ -729,7 +729,9 @@ both_oidc!(role_sync, |db| async move {
     };
     let t = &o.t;
     let owner = t.owner().await;
-    owner.license(&ca, &[("user_role_management", 1)]).await;
+    owner
+        .license(&ca, &[("user_role_management", 1), ("audit_log", 1)])
+        .await;
     // Organization roles follow the organization's role settings.
     t.raw(
         Method::PATCH,
@@ -816,6 +818,45 @@ both_oidc!(role_sync, |db| async move {
     let u = owner.client.user(&alice.id.to_string()).await.unwrap();
     assert_eq!(roles(&u), ["auditor"]);
     assert!(org_roles(alice.id).await.is_empty());
+
+    // Each site role change by the sync is a `user` `write` row of the
+    // oidc subsystem; the refused manual change wrote none.
+    let rows = owner
+        .client
+        .audit_logs("resource_type:user", 0, 0)
+        .await
+        .unwrap()
+        .audit_logs;
+    let got: Vec<(String, uuid::Uuid, Value, Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.action.clone(),
+                r.resource_id,
+                serde_json::to_value(&r.diff).unwrap(),
+                r.additional_fields["automatic_subsystem"].clone(),
+            )
+        })
+        .collect();
+    let ch =
+        |old: Value, new: Value| json!({"rbac_roles": {"old": old, "new": new, "secret": false}});
+    assert_eq!(
+        got,
+        vec![
+            (
+                "write".to_string(),
+                alice.id,
+                ch(json!(["auditor", "user-admin"]), json!(["auditor"])),
+                json!("oidc")
+            ),
+            (
+                "write".to_string(),
+                alice.id,
+                ch(json!([]), json!(["auditor", "user-admin"])),
+                json!("oidc")
+            ),
+        ]
+    );
 });
 
 both_oidc!(audited_login_and_register, |db| async move {
@@ -866,4 +907,157 @@ both_oidc!(audited_login_and_register, |db| async move {
         .await
         .unwrap();
     assert_eq!(users.count, 0, "{:?}", users.audit_logs);
+});
+
+both_oidc!(group_sync_is_audited, |db| async move {
+    let ca = LicenseAuthority::generate("enterprise-test");
+    let Some(o) = start(
+        db,
+        &accounts(),
+        false,
+        licensed(&ca, |c| c.oidc.group_field = "groups".into()),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = &o.t;
+    let owner = t.owner().await;
+    owner
+        .license(&ca, &[("template_rbac", 1), ("audit_log", 1)])
+        .await;
+    let org = owner.org_id.to_string();
+    let create = |name: &str| codersdk::CreateGroupRequest {
+        name: name.into(),
+        ..Default::default()
+    };
+    let eng = owner
+        .client
+        .create_group(&org, &create("engineering"))
+        .await
+        .unwrap();
+    let ops = owner
+        .client
+        .create_group(&org, &create("ops"))
+        .await
+        .unwrap();
+    t.raw(
+        Method::PATCH,
+        &format!("/api/v2/organizations/{org}/settings/idpsync/groups/config"),
+        Some(owner.token()),
+        Some(r#"{"field":"groups","regex_filter":null,"auto_create_missing_groups":true}"#),
+    )
+    .await
+    .expect(200);
+    // The settings change is audited against the settings in force (the
+    // flags' defaults until then).
+    let settings = owner
+        .client
+        .audit_logs("resource_type:idp_sync_settings_group", 0, 0)
+        .await
+        .unwrap()
+        .audit_logs;
+    assert_eq!(settings.len(), 1);
+    let r = &settings[0];
+    assert_eq!(
+        (r.action.as_str(), r.resource_id, r.status_code),
+        ("write", owner.org_id, 200)
+    );
+    assert_eq!(
+        serde_json::to_value(&r.diff).unwrap(),
+        json!({"auto_create_missing_groups": {"old": false, "new": true, "secret": false}})
+    );
+    let group_rows = || async {
+        owner
+            .client
+            .audit_logs("resource_type:group", 0, 0)
+            .await
+            .unwrap()
+            .audit_logs
+    };
+    let before = group_rows().await.len();
+    assert_eq!(before, 2, "the owner's two creates");
+
+    // First login: added to engineering.
+    let alice = signed_in(t, &Browser::default().login(&t.url, "alice").await)
+        .await
+        .id;
+    let member =
+        |gid: uuid::Uuid| json!([{"user_id": alice.to_string(), "group_id": gid.to_string()}]);
+    let rows = group_rows().await;
+    assert_eq!(rows.len(), 3);
+    let r = &rows[0];
+    assert_eq!(
+        (
+            r.action.as_str(),
+            r.resource_id,
+            r.resource_target.as_str(),
+            r.status_code
+        ),
+        ("write", eng.id, "engineering", 200)
+    );
+    assert_eq!(
+        serde_json::to_value(&r.diff).unwrap(),
+        json!({"members": {"old": [], "new": member(eng.id), "secret": false}})
+    );
+    assert_eq!(r.additional_fields["automatic_subsystem"], "oidc");
+    assert_eq!(r.organization_id, owner.org_id);
+
+    // The claim changes to ops and a group that does not exist: removed
+    // from engineering, added to ops, newteam created with her in it.
+    o.idp
+        .set_account(
+            "alice",
+            &account("alice@example.com", "alice", &["ops", "newteam"], &[]),
+        )
+        .await;
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    let rows = group_rows().await;
+    assert_eq!(rows.len(), 6);
+    let newteam = owner.client.group_by_name(&org, "newteam").await.unwrap();
+    let mut got: Vec<(String, String, i32, Value)> = rows[..3]
+        .iter()
+        .map(|r| {
+            assert_eq!(r.additional_fields["automatic_subsystem"], "oidc");
+            (
+                r.action.clone(),
+                r.resource_target.clone(),
+                r.status_code,
+                serde_json::to_value(&r.diff).unwrap(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.1.cmp(&b.1));
+    let ch = |old: Value, new: Value| json!({"old": old, "new": new, "secret": false});
+    assert_eq!(
+        got,
+        vec![
+            (
+                "write".to_string(),
+                "engineering".to_string(),
+                200,
+                json!({"members": ch(member(eng.id), json!([]))})
+            ),
+            (
+                "create".to_string(),
+                "newteam".to_string(),
+                201,
+                json!({
+                    "id": ch(json!(""), json!(newteam.id.to_string())),
+                    "name": ch(json!(""), json!("newteam")),
+                    "members": ch(json!([]), member(newteam.id)),
+                })
+            ),
+            (
+                "write".to_string(),
+                "ops".to_string(),
+                200,
+                json!({"members": ch(json!([]), member(ops.id))})
+            ),
+        ]
+    );
+
+    // An unchanged claim changes nothing and writes no group row.
+    signed_in(t, &Browser::default().login(&t.url, "alice").await).await;
+    assert_eq!(group_rows().await.len(), 6);
 });
