@@ -93,7 +93,8 @@ pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()>
         &g.source,
         g.created_at,
         g.updated_at
-    )?;
+    )
+    .map_err(crate::error::unique(crate::error::Constraint::GroupName))?;
     Ok(())
 }
 
@@ -151,8 +152,7 @@ pub(crate) async fn audited_group(c: &mut Conn<'_>, id: Uuid) -> StoreResult<Aud
 impl Store {
     /// Stores a new group and the row `audit` builds from it, in one
     /// transaction. A name already used in the organization is
-    /// `Conflict("groups_org_name_idx")` (PostgreSQL; SQLite names the
-    /// columns).
+    /// `Conflict(GroupName)` on both backends.
     pub async fn insert_group_audited(&self, g: &Group, audit: GroupAudit<'_>) -> StoreResult<()> {
         let mut tx: Tx = self.begin().await?;
         let mut c = tx.conn();
@@ -275,7 +275,7 @@ impl Store {
     /// Applies a change in one transaction: fields, then added and removed
     /// members (removal is from this group only), and the row `audit`
     /// builds from the group before and after. Adding a user already in
-    /// the group is `Conflict("group_members")`; an unknown user is
+    /// the group is `Conflict(GroupMember)`; an unknown user is
     /// `ForeignKey`; an unknown group `NotFound`. Returns the updated group.
     pub async fn update_group_audited(
         &self,
@@ -298,7 +298,7 @@ impl Store {
             &u.avatar_url,
             u.quota_allowance,
             crate::now()
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::GroupName))?;
         // Batched: one statement per chunk of ids, whatever their number.
         // A user already in the group fails the insert (unique index); an
         // id that names no user inserts nothing and is reported as the
@@ -312,16 +312,18 @@ impl Store {
         )
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => StoreError::Conflict("group_members".into()),
+            StoreError::Conflict(_) => StoreError::Conflict(crate::error::Constraint::GroupMember),
             other => other,
         })?;
         let distinct: std::collections::BTreeSet<&Uuid> = u.add_users.iter().collect();
         if added < distinct.len() as u64 {
-            return Err(StoreError::ForeignKey("group_members_user_id_fkey".into()));
+            return Err(StoreError::ForeignKey(
+                crate::error::Constraint::GroupMemberUser,
+            ));
         }
         if added < u.add_users.len() as u64 {
             // The same id listed twice: the second insert's conflict.
-            return Err(StoreError::Conflict("group_members".into()));
+            return Err(StoreError::Conflict(crate::error::Constraint::GroupMember));
         }
         crate::provisioning::exec_by_ids(
             &mut c,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::{Conn, Store};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Constraint, StoreError, StoreResult};
 use crate::types::*;
 
 pub(crate) const USER_COLS: &str =
@@ -51,8 +51,10 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// Inserts a user row. A taken username or email is
+/// `Conflict(UserUsername)` / `Conflict(UserEmail)` on both backends.
 pub(crate) async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
-    q_exec!(
+    let r = q_exec!(
         c,
         "INSERT INTO users (id, email, username, name, hashed_password, created_at, updated_at, \
          last_seen_at, status, rbac_roles, login_type, avatar_url, deleted) \
@@ -70,8 +72,27 @@ pub(crate) async fn insert_user(c: &mut Conn<'_>, u: &User) -> StoreResult<()> {
         &u.login_type,
         &u.avatar_url,
         u.deleted
-    )?;
-    Ok(())
+    )
+    .map_err(StoreError::from);
+    match r {
+        // SQLite names no index, and users have two: ask which value is
+        // taken (the write transaction is serialized, so the answer holds).
+        Err(StoreError::Conflict(Constraint::Unnamed)) => {
+            let email_taken = q_opt!(
+                &mut *c,
+                (i64,),
+                "SELECT CAST(1 AS BIGINT) FROM users WHERE lower(email) = lower($1) AND deleted = FALSE",
+                &u.email
+            )?
+            .is_some();
+            Err(StoreError::Conflict(if email_taken {
+                Constraint::UserEmail
+            } else {
+                Constraint::UserUsername
+            }))
+        }
+        r => r.map(|_| ()),
+    }
 }
 
 pub(crate) async fn insert_member(c: &mut Conn<'_>, m: &OrganizationMember) -> StoreResult<()> {
@@ -120,7 +141,7 @@ impl Store {
     }
 
     /// Creates the default organization, the first user and their
-    /// membership in one transaction. Fails with `Conflict("first_user")`
+    /// membership in one transaction. Fails with `Conflict(FirstUser)`
     /// when a user already exists (checked inside the transaction, so two
     /// racing requests cannot both succeed).
     pub async fn create_first_user(
@@ -144,7 +165,7 @@ impl Store {
             "SELECT CAST(1 AS BIGINT) FROM users LIMIT 1"
         )?;
         if exists.is_some() {
-            return Err(StoreError::Conflict("first_user".into()));
+            return Err(StoreError::Conflict(crate::error::Constraint::FirstUser));
         }
         insert_organization(&mut c, org).await?;
         crate::groups::insert_group(
@@ -927,7 +948,10 @@ pub(crate) async fn insert_api_key(c: &mut Conn<'_>, k: &ApiKey) -> StoreResult<
         k.lifetime_seconds,
         &k.token_name,
         &k.scope
-    )?;
+    )
+    .map_err(crate::error::unique(
+        crate::error::Constraint::ApiKeyTokenName,
+    ))?;
     Ok(())
 }
 

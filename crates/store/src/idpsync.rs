@@ -126,7 +126,7 @@ impl Store {
     /// per organization in `org_roles`; `last_seen_at`
     /// is set, the key stored and the row `audit` builds (the login row,
     /// built last) written. A linked id taken by another user is
-    /// `Conflict("user_links_linked_id_idx")`.
+    /// `Conflict(UserLinkLinkedId)`.
     pub async fn oidc_login(
         &self,
         w: &OidcLoginWrite,
@@ -148,7 +148,7 @@ impl Store {
             &w.linked_id,
             &w.claims,
             now
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::UserLinkLinkedId))?;
         if user.status == UserStatus::Dormant {
             let sql = format!(
                 "UPDATE users SET status = 'active', updated_at = $2 WHERE id = $1 RETURNING {USER_COLS}"
@@ -176,7 +176,8 @@ impl Store {
                 &w.name,
                 &w.avatar_url,
                 now
-            )?;
+            )
+            .map_err(crate::error::unique(crate::error::Constraint::UserEmail))?;
         }
         let mut changes = GroupChanges::default();
         for g in &w.groups {

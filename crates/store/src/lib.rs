@@ -36,7 +36,7 @@ pub mod workspaces;
 
 pub use audit::{AuditAction, AuditLog, AuditLogFilter, AuditRowHook, ResourceType};
 pub use db::{Backend, Store, StoreOptions};
-pub use error::{StoreError, StoreResult};
+pub use error::{unique, Constraint, StoreError, StoreResult};
 pub use groups::{AuditedGroup, Group, GroupAudit, GroupMember, GroupUpdate};
 pub use identity::AuditHook;
 pub use licenses::{License, NewLicense, StoredAppearance};

@@ -488,7 +488,7 @@ pub(crate) async fn job_for_worker(
 impl Store {
     // ---------------------------------------------------------------- files
 
-    /// Stores an uploaded file. `Conflict("files_hash_created_by_idx")` when
+    /// Stores an uploaded file. `Conflict(FileHash)` when
     /// the same user already uploaded the same bytes.
     pub async fn insert_file(&self, f: &File) -> StoreResult<()> {
         let mut c = self.acquire().await?;
@@ -501,7 +501,7 @@ impl Store {
             f.created_by,
             &f.mimetype,
             &f.data
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::FileHash))?;
         Ok(())
     }
 
@@ -638,7 +638,7 @@ impl From<JobRefusal> for StoreError {
     fn from(r: JobRefusal) -> Self {
         match r {
             JobRefusal::NotFound => StoreError::NotFound,
-            other => StoreError::Conflict(other.message().to_owned()),
+            other => StoreError::Conflict(crate::error::Constraint::Job(other)),
         }
     }
 }

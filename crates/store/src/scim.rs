@@ -16,7 +16,7 @@
 //!
 //! Writes that read-modify-write (PUT, PATCH) pass the `updated_at` they
 //! read; a concurrent write in between makes the store answer
-//! `Conflict("stale")` and the caller retries, so no update is lost.
+//! `Conflict(ScimStale)` and the caller retries, so no update is lost.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -27,11 +27,6 @@ use crate::groups::Group;
 use crate::identity::{insert_member, insert_user};
 use crate::provisioning::placeholders;
 use crate::types::{OrganizationMember, StringList, User, UserStatus};
-
-/// The `Conflict` name for an optimistic-concurrency miss (retry).
-pub const STALE: &str = "stale";
-/// The `Conflict` name for provisioning a user who exists and is active.
-pub const USER_EXISTS: &str = "scim_user_exists";
 
 /// Builds the audit row of a SCIM provisioning from the Coder user before
 /// (`None` when the user is created) and after; `None` writes no row.
@@ -146,7 +141,7 @@ async fn upsert_scim_row(
         &w.external_id,
         &w.attributes,
         now
-    )?;
+    ).map_err(crate::error::unique(crate::error::Constraint::ScimUserName))?;
     Ok(())
 }
 
@@ -198,7 +193,7 @@ impl Store {
     /// The existing user is looked up by SCIM `userName` (case-insensitive,
     /// any SCIM row, live ones first), else by the Coder user's email or
     /// username. An existing active or dormant user is
-    /// `Conflict(USER_EXISTS)` unless its SCIM row was deprovisioned; a
+    /// `Conflict(ScimUserExists)` unless its SCIM row was deprovisioned; a
     /// deprovisioned or suspended one is provisioned again with its old id
     /// (a suspended one becomes dormant unless `active` is false). Otherwise a Coder user (login type `oidc`, no password,
     /// member of `organization_id`) is created with the first free name of
@@ -258,14 +253,17 @@ impl Store {
         let (id, created) = match existing {
             Some((id, deprov, status)) => {
                 if status != UserStatus::Suspended.as_str() && deprov != Some(true) {
-                    return Err(StoreError::Conflict(USER_EXISTS.into()));
+                    return Err(StoreError::Conflict(
+                        crate::error::Constraint::ScimUserExists,
+                    ));
                 }
                 let old = crate::identity::lock_user(&mut c, id).await?;
                 let sql = format!(
                     "UPDATE users SET email = $2, name = $3, status = {}, updated_at = $5 WHERE id = $1",
                     status_sql(4)
                 );
-                q_exec!(&mut c, &sql, id, &w.email, &w.name, active, now)?;
+                q_exec!(&mut c, &sql, id, &w.email, &w.name, active, now)
+                    .map_err(crate::error::unique(crate::error::Constraint::UserEmail))?;
                 let sql = format!(
                     "SELECT {} FROM users WHERE id = $1",
                     crate::identity::USER_COLS
@@ -283,7 +281,7 @@ impl Store {
                     Uuid::nil(),
                 )
                 .await?
-                .ok_or_else(|| StoreError::Conflict("users_username_idx".into()))?;
+                .ok_or_else(|| StoreError::Conflict(crate::error::Constraint::UserUsername))?;
                 // The row the domain layer built (one builder for REST and
                 // SCIM); only the free username is picked here.
                 let user = User {
@@ -317,7 +315,7 @@ impl Store {
 
     /// Replaces a provisioned user's SCIM data and the Coder fields derived
     /// from it (PUT/PATCH), if its row is still at `expected_updated_at`
-    /// (else `Conflict(STALE)`). `NotFound` when unknown or deprovisioned.
+    /// (else `Conflict(ScimStale)`). `NotFound` when unknown or deprovisioned.
     /// `audit` builds the row of the change from the Coder user before and
     /// after; it is written in the same transaction.
     pub async fn scim_update_user(
@@ -344,7 +342,7 @@ impl Store {
         )?;
         if n == 0 {
             get_user(&mut c, id).await?;
-            return Err(StoreError::Conflict(STALE.into()));
+            return Err(StoreError::Conflict(crate::error::Constraint::ScimStale));
         }
         match w.active {
             Some(active) => q_exec!(
@@ -358,7 +356,7 @@ impl Store {
                 &w.name,
                 active,
                 now
-            )?,
+            ).map_err(crate::error::unique(crate::error::Constraint::UserEmail))?,
             None => q_exec!(
                 &mut c,
                 "UPDATE users SET email = $2, name = $3, updated_at = $4 WHERE id = $1",
@@ -366,7 +364,7 @@ impl Store {
                 &w.email,
                 &w.name,
                 now
-            )?,
+            ).map_err(crate::error::unique(crate::error::Constraint::UserEmail))?,
         };
         let new = crate::identity::lock_user(&mut c, id).await?;
         crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
@@ -524,7 +522,7 @@ impl Store {
             organization_id,
         )
         .await?
-        .ok_or_else(|| StoreError::Conflict("groups_org_name_idx".into()))?;
+        .ok_or_else(|| StoreError::Conflict(crate::error::Constraint::GroupName))?;
         let g = Group {
             id: Uuid::new_v4(),
             name,
@@ -554,7 +552,7 @@ impl Store {
     }
 
     /// Updates an exposed group (PUT/PATCH) if it is still at
-    /// `expected_updated_at` (else `Conflict(STALE)`): display name, name
+    /// `expected_updated_at` (else `Conflict(ScimStale)`): display name, name
     /// (first free of `names`, when given), `externalId`, and SCIM-user
     /// members added/removed, and the row `audit` builds from the group
     /// before and after, in one transaction. `NotFound` when unknown.
@@ -607,7 +605,8 @@ impl Store {
                     Some(_) => {}
                 }
             }
-            name = chosen.ok_or_else(|| StoreError::Conflict("groups_org_name_idx".into()))?;
+            name =
+                chosen.ok_or_else(|| StoreError::Conflict(crate::error::Constraint::GroupName))?;
         }
         let n = q_exec!(
             &mut c,
@@ -618,9 +617,10 @@ impl Store {
             display_name,
             now,
             expected_updated_at
-        )?;
+        )
+        .map_err(crate::error::unique(crate::error::Constraint::GroupName))?;
         if n == 0 {
-            return Err(StoreError::Conflict(STALE.into()));
+            return Err(StoreError::Conflict(crate::error::Constraint::ScimStale));
         }
         q_exec!(
             &mut c,

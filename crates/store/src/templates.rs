@@ -54,11 +54,6 @@ pub struct TemplateUpdate {
     pub allow_user_cancel_workspace_jobs: Option<bool>,
 }
 
-/// Unique index on a template's name within its organization.
-pub const TEMPLATE_NAME_INDEX: &str = "templates_organization_name_idx";
-/// Unique index on a version's name within its template.
-pub const TEMPLATE_VERSION_NAME_INDEX: &str = "template_versions_template_name_idx";
-
 impl Store {
     /// Inserts a version and its import job in one transaction.
     pub async fn insert_template_version(
@@ -93,7 +88,7 @@ impl Store {
             &v.readme,
             v.job_id,
             v.created_by
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::TemplateVersionName))?;
         crate::audit::maybe_insert(&mut c, audit).await?;
         tx.commit().await
     }
@@ -138,8 +133,8 @@ impl Store {
     }
 
     /// Creates a template and attaches its first version, in one
-    /// transaction. `Conflict(TEMPLATE_NAME_INDEX)` for a taken name;
-    /// `Conflict("template_version_in_use")` when the version already
+    /// transaction. `Conflict(TemplateName)` for a taken name;
+    /// `Conflict(TemplateVersionInUse)` when the version already
     /// belongs to a template.
     ///
     /// With `everyone_can_use`, the organization's Everyone group gets `use`
@@ -178,7 +173,7 @@ impl Store {
             &t.icon,
             &t.display_name,
             t.allow_user_cancel_workspace_jobs
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::TemplateName))?;
         let n = q_exec!(
             &mut c,
             "UPDATE template_versions SET template_id = $1, updated_at = $3 WHERE id = $2 AND template_id IS NULL",
@@ -187,7 +182,9 @@ impl Store {
             t.created_at
         )?;
         if n == 0 {
-            return Err(StoreError::Conflict("template_version_in_use".into()));
+            return Err(StoreError::Conflict(
+                crate::error::Constraint::TemplateVersionInUse,
+            ));
         }
         if everyone_can_use {
             crate::template_acl::grant_everyone(&mut c, t.id, t.organization_id).await?;
@@ -306,7 +303,7 @@ impl Store {
             u.default_ttl,
             u.allow_user_cancel_workspace_jobs,
             crate::now()
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::TemplateName))?;
         crate::audit::maybe_insert(&mut c, audit(&old, &new).as_ref()).await?;
         tx.commit().await?;
         Ok(new)
@@ -344,7 +341,7 @@ impl Store {
         Ok(new)
     }
 
-    /// Soft-deletes a template. `Conflict("workspaces_exist")` while any
+    /// Soft-deletes a template. `Conflict(WorkspacesExist)` while any
     /// non-deleted workspace uses it (checked in the same transaction).
     pub async fn delete_template(&self, id: Uuid) -> StoreResult<()> {
         self.delete_template_audited(id, &|_, _| None).await
@@ -368,7 +365,9 @@ impl Store {
             id
         )?;
         if n > 0 {
-            return Err(StoreError::Conflict("workspaces_exist".into()));
+            return Err(StoreError::Conflict(
+                crate::error::Constraint::WorkspacesExist,
+            ));
         }
         let new = q_one!(
             &mut c,

@@ -55,9 +55,6 @@ pub struct WorkspaceFilter {
     pub name: Option<String>,
 }
 
-/// Unique index on a workspace's name per owner.
-pub const WORKSPACE_NAME_INDEX: &str = "workspaces_owner_name_idx";
-
 async fn insert_build(c: &mut Conn<'_>, b: &WorkspaceBuild) -> StoreResult<()> {
     q_exec!(
         c,
@@ -83,7 +80,7 @@ async fn insert_build(c: &mut Conn<'_>, b: &WorkspaceBuild) -> StoreResult<()> {
 
 impl Store {
     /// Inserts a workspace with its first build and that build's job, in
-    /// one transaction. `Conflict(WORKSPACE_NAME_INDEX)` for a taken name.
+    /// one transaction. `Conflict(WorkspaceName)` for a taken name.
     pub async fn insert_workspace(
         &self,
         w: &Workspace,
@@ -120,7 +117,7 @@ impl Store {
             &w.autostart_schedule,
             w.ttl,
             w.last_used_at
-        )?;
+        ).map_err(crate::error::unique(crate::error::Constraint::WorkspaceName))?;
         insert_job(&mut c, job).await?;
         insert_build(&mut c, build).await?;
         crate::audit::maybe_insert(&mut c, audit).await?;
@@ -128,7 +125,7 @@ impl Store {
     }
 
     /// Queues a new build of a workspace: in one transaction, checks the
-    /// latest build's job has finished (else `Conflict("active_build")`),
+    /// latest build's job has finished (else `Conflict(ActiveBuild)`),
     /// numbers the build after it, carries the provisioner state forward
     /// when the build brings none, and inserts the job and the build.
     /// Returns the stored build.
@@ -163,7 +160,7 @@ impl Store {
                 prev.job_id
             )?;
             if !done {
-                return Err(StoreError::Conflict("active_build".into()));
+                return Err(StoreError::Conflict(crate::error::Constraint::ActiveBuild));
             }
             b.build_number = prev.build_number + 1;
             if b.provisioner_state.is_none() {

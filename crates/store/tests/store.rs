@@ -200,7 +200,7 @@ async fn round_trip(pg: bool) {
     let mut dup = user("ALICE");
     dup.email = "other@example.com".into();
     let err = db.store.insert_user(&dup, o.id).await.unwrap_err();
-    assert!(err.is_conflict_on("users_username_idx"), "{err:?}");
+    assert!(err.is_conflict(store::Constraint::UserUsername), "{err:?}");
     // ...and nothing of it was written (the membership insert was rolled back too).
     let (_, count) = db.store.list_users(&Default::default()).await.unwrap();
     assert_eq!(count, 1);
@@ -232,7 +232,7 @@ async fn racing_first_users(pg: bool) {
     for h in handles {
         match h.await.unwrap() {
             Ok(()) => ok += 1,
-            Err(StoreError::Conflict(c)) if c == "first_user" => {}
+            Err(StoreError::Conflict(store::Constraint::FirstUser)) => {}
             Err(e) => panic!("unexpected error: {e:?}"),
         }
     }

@@ -283,7 +283,7 @@ pub async fn create_build(
     );
     let stored = match state.store.insert_workspace_build(&build, &job).await {
         Ok(b) => b,
-        Err(store::StoreError::Conflict(c)) if c == "active_build" => {
+        Err(store::StoreError::Conflict(store::Constraint::ActiveBuild)) => {
             return Err(DomainError::refused(
                 Refusal::Conflict,
                 "A workspace build is already active.",

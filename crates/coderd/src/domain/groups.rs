@@ -450,7 +450,7 @@ pub async fn patch(
     let h = hook(state, actor, ctx, &written, AuditAction::Write, 200);
     let updated = match state.store.update_group_audited(g.id, &update, &h).await {
         Ok(u) => u,
-        Err(e) if e.is_conflict_on("group_members") => {
+        Err(e) if e.is_conflict(store::Constraint::GroupMember) => {
             return Err(invalid("Cannot add the same user to a group twice!")
                 .detail("the user is already a member of this group"))
         }
@@ -626,7 +626,7 @@ pub async fn scim_create(
                 return Ok(g);
             }
             Err(e)
-                if e.is_conflict_on("groups_org_name_idx")
+                if e.is_conflict(store::Constraint::GroupName)
                     && std::time::Instant::now() < deadline =>
             {
                 attempt += 1;
@@ -695,14 +695,14 @@ where
             // Changed meanwhile, or (PostgreSQL) the derived name was
             // taken by a concurrent create or rename: redo on fresh data.
             Err(e)
-                if (e.is_conflict_on(store::scim::STALE)
-                    || e.is_conflict_on("groups_org_name_idx"))
+                if (e.is_conflict(store::Constraint::ScimStale)
+                    || e.is_conflict(store::Constraint::GroupName))
                     && std::time::Instant::now() < deadline =>
             {
                 attempt += 1;
                 crate::scim::retry_pause(attempt).await;
             }
-            Err(e) if e.is_conflict_on(store::scim::STALE) => {
+            Err(e) if e.is_conflict(store::Constraint::ScimStale) => {
                 return Err(DomainError::refused(
                     Refusal::Conflict,
                     "the group is being changed concurrently; retry",

@@ -465,13 +465,13 @@ pub async fn create_template(
         .await
     {
         Ok(()) => {}
-        Err(e) if e.is_conflict_on(store::templates::TEMPLATE_NAME_INDEX) => {
+        Err(e) if e.is_conflict(store::Constraint::TemplateName) => {
             return Err(name_taken(format!(
                 "Template with name {:?} already exists.",
                 t.name
             )))
         }
-        Err(store::StoreError::Conflict(c)) if c == "template_version_in_use" => {
+        Err(store::StoreError::Conflict(store::Constraint::TemplateVersionInUse)) => {
             return Err(in_use())
         }
         Err(e) => return Err(e.into()),
@@ -547,7 +547,7 @@ pub async fn update_template(
     };
     let updated = match state.store.update_template_audited(t.id, &u, &hook).await {
         Ok(t) => t,
-        Err(e) if e.is_conflict_on(store::templates::TEMPLATE_NAME_INDEX) => {
+        Err(e) if e.is_conflict(store::Constraint::TemplateName) => {
             return Err(name_taken(format!(
                 "Template with name {:?} already exists.",
                 u.name.unwrap_or_default()
@@ -587,7 +587,7 @@ pub async fn delete_template(
     };
     match state.store.delete_template_audited(t.id, &hook).await {
         Ok(()) => {}
-        Err(store::StoreError::Conflict(c)) if c == "workspaces_exist" => {
+        Err(store::StoreError::Conflict(store::Constraint::WorkspacesExist)) => {
             return Err(DomainError::refused(
                 Refusal::PreconditionFailed,
                 "All workspaces must be deleted before a template can be removed.",
@@ -789,7 +789,7 @@ pub async fn create_version(
             .await
         {
             Ok(()) => break row,
-            Err(e) if e.is_conflict_on(store::templates::TEMPLATE_VERSION_NAME_INDEX) => {
+            Err(e) if e.is_conflict(store::Constraint::TemplateVersionName) => {
                 attempts += 1;
                 if req.name.is_empty() && attempts < 10 {
                     version.name = random_version_name();

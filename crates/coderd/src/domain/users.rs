@@ -228,7 +228,7 @@ pub async fn create_user(
                     .scim_provision_user(org.id, &usernames, &write, &template, &hook)
                     .await
                 {
-                    Err(StoreError::Conflict(c)) if c.contains("username") && attempt < 3 => {
+                    Err(StoreError::Conflict(store::Constraint::UserUsername)) if attempt < 3 => {
                         attempt += 1;
                     }
                     Ok((user, created)) => {
@@ -642,7 +642,7 @@ pub async fn scim_update(
         .await
     {
         Ok(u) => u,
-        Err(StoreError::Conflict(c)) if c == store::scim::STALE => return Ok(ScimUpdate::Stale),
+        Err(StoreError::Conflict(store::Constraint::ScimStale)) => return Ok(ScimUpdate::Stale),
         Err(StoreError::NotFound) => return Ok(ScimUpdate::NotFound),
         Err(e) => return Err(e.into()),
     };
@@ -801,7 +801,7 @@ pub async fn create_first_user(
             crate::sessions::evict_user(state, user.id).await;
             Ok((user, org))
         }
-        Err(e) if e.is_conflict_on("first_user") => Err(exists()),
+        Err(e) if e.is_conflict(store::Constraint::FirstUser) => Err(exists()),
         Err(StoreError::Conflict(_)) => Err(DomainError::refused(
             Refusal::Conflict,
             "User already exists.",

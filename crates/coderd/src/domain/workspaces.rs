@@ -189,7 +189,7 @@ pub async fn create_workspace(
         .await
     {
         Ok(()) => {}
-        Err(e) if e.is_conflict_on(store::workspaces::WORKSPACE_NAME_INDEX) => {
+        Err(e) if e.is_conflict(store::Constraint::WorkspaceName) => {
             return Err(DomainError::refused(
                 Refusal::Conflict,
                 format!("Workspace {:?} already exists.", ws.name),

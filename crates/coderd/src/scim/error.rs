@@ -114,7 +114,7 @@ impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "notFound", "not found"),
-            StoreError::Conflict(what) => Self::uniqueness(conflict_detail(&what)),
+            StoreError::Conflict(what) => Self::uniqueness(conflict_detail(what)),
             other => Self::internal(other),
         }
     }
@@ -146,15 +146,15 @@ impl From<crate::domain::DomainError> for ScimError {
     }
 }
 
-fn conflict_detail(what: &str) -> String {
-    if what.contains("email") {
-        "the email address is already used by another user".into()
-    } else if what.contains("user_name") || what == store::scim::USER_EXISTS {
-        "a user with this userName or email already exists".into()
-    } else if what.contains("username") {
-        "no free Coder username could be derived".into()
-    } else {
-        format!("conflicting resource ({what})")
+fn conflict_detail(what: store::Constraint) -> String {
+    use store::Constraint as C;
+    match what {
+        C::UserEmail => "the email address is already used by another user".into(),
+        C::ScimUserName | C::ScimUserExists => {
+            "a user with this userName or email already exists".into()
+        }
+        C::UserUsername => "no free Coder username could be derived".into(),
+        other => format!("conflicting resource ({other:?})"),
     }
 }
 
