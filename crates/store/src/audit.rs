@@ -124,7 +124,8 @@ pub struct AuditLog {
 pub struct AuditLogFilter {
     pub resource_type: Option<ResourceType>,
     pub resource_id: Option<Uuid>,
-    /// Exact `resource_target`.
+    /// `resource_target`, compared case-insensitively (upstream lowercases
+    /// the whole query, so an exact match would miss mixed-case targets).
     pub resource_target: Option<String>,
     pub action: Option<AuditAction>,
     /// The actor's id (`username:` resolved by the caller, `me` included).
@@ -198,7 +199,7 @@ impl Store {
     pub async fn list_audit_logs(&self, f: &AuditLogFilter) -> StoreResult<(Vec<AuditLog>, i64)> {
         let filter = "($1 IS NULL OR resource_type = $1) \
              AND ($2 IS NULL OR resource_id = $2) \
-             AND ($3 IS NULL OR resource_target = $3) \
+             AND ($3 IS NULL OR lower(resource_target) = lower($3)) \
              AND ($4 IS NULL OR action = $4) \
              AND ($5 IS NULL OR user_id = $5) \
              AND ($6 IS NULL OR user_id = (SELECT id FROM users WHERE lower(username) = lower($6) AND deleted = FALSE)) \
