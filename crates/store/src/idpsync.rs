@@ -225,24 +225,7 @@ impl Store {
             user.id,
             w.last_seen_at
         )?;
-        let k = &w.key;
-        q_exec!(
-            &mut c,
-            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
-             updated_at, login_type, lifetime_seconds, token_name, scope) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &k.id,
-            &k.hashed_secret,
-            k.user_id,
-            k.last_used,
-            k.expires_at,
-            k.created_at,
-            k.updated_at,
-            &k.login_type,
-            k.lifetime_seconds,
-            &k.token_name,
-            &k.scope
-        )?;
+        crate::identity::insert_api_key(&mut c, &w.key).await?;
         crate::audit::maybe_insert(&mut c, audit().as_ref()).await?;
         tx.commit().await?;
         Ok((user, changes))

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::common::*;
 use crate::prov::*;
 
-const UA: &str = "audit-builds-test/1.0";
+use crate::audit::{change, UA};
 
-/// A request with a `User-Agent`: status, body and request id.
+/// [`crate::audit::send`] with a token: status, body and request id.
 async fn send(
     t: &TestServer,
     method: Method,
@@ -23,27 +23,7 @@ async fn send(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value, Uuid) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{}", t.url, path))
-        .header("User-Agent", UA)
-        .header("Coder-Session-Token", token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let id = res
-        .headers()
-        .get("X-Coder-Request-Id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .expect("request id");
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        id,
-    )
+    crate::audit::send(t, method, path, Some(token), body).await
 }
 
 /// The audit rows matching `q` (newest first), checking the total.
@@ -60,10 +40,6 @@ async fn audit_rows(t: &TestServer, token: &str, q: &str, want: i64) -> Vec<Valu
     r.expect(200);
     assert_eq!(r.json["count"], json!(want), "{q}: {}", r.text);
     r.json["audit_logs"].as_array().unwrap().clone()
-}
-
-fn change(old: Value, new: Value) -> Value {
-    json!({"old": old, "new": new, "secret": false})
 }
 
 /// A row without its varying id and time, with the actor's id checked.

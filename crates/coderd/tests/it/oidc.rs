@@ -1028,7 +1028,7 @@ both_oidc!(group_sync_is_audited, |db| async move {
         })
         .collect();
     got.sort_by(|a, b| a.1.cmp(&b.1));
-    let ch = |old: Value, new: Value| json!({"old": old, "new": new, "secret": false});
+    let ch = crate::audit::change;
     assert_eq!(
         got,
         vec![
