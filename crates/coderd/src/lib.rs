@@ -28,6 +28,7 @@ pub mod retention;
 pub mod scim;
 pub mod server;
 pub mod sessions;
+pub mod site;
 pub mod state;
 pub mod template_access;
 #[cfg(feature = "testutil")]

@@ -14,6 +14,8 @@
 //! - `logs`: lines written as the job's provisioner output (every job).
 //! - `error`: non-empty fails every job with exactly that message.
 //! - `duration_ms`: a workspace build takes this long (imports do not wait).
+//! - `log_interval_ms`: a workspace build waits this long before each log
+//!   line after the first (imports do not wait).
 //!
 //! A start or stop build with a cost above zero asks the server's
 //! CommitQuota first, as the Terraform provisioner does after planning.
@@ -62,6 +64,9 @@ pub struct EchoConfig {
     pub error: String,
     /// Milliseconds a workspace build takes.
     pub duration_ms: u64,
+    /// Milliseconds a workspace build waits before each log line after
+    /// the first (0: all at once), so a build's log grows while it runs.
+    pub log_interval_ms: u64,
 }
 
 fn convert(rs: &[EchoResource]) -> Vec<Resource> {
@@ -134,7 +139,13 @@ impl Provisioner for Echo {
             }
         }
         ctx.daemon_log(LogLevel::Info, stage, "");
-        for line in &cfg.logs {
+        for (i, line) in cfg.logs.iter().enumerate() {
+            if i > 0 && cfg.log_interval_ms > 0 && matches!(req.kind, JobKind::Build(_)) {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(cfg.log_interval_ms)) => {}
+                    _ = ctx.canceled() => return Err(ProvisionError::new("canceled")),
+                }
+            }
             ctx.log(LogLevel::Info, stage, line.clone());
         }
         if matches!(req.kind, JobKind::Build(_)) && cfg.duration_ms > 0 {

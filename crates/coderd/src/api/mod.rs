@@ -426,6 +426,7 @@ pub fn app(state: AppState) -> Router {
     let api = api.merge(crate::testutil::api_routes());
     api.merge(crate::health::router())
         .merge(crate::cliauth::router())
+        .merge(crate::site::router(state.clone()))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

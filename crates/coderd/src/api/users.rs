@@ -83,11 +83,15 @@ pub async fn post_first_user(
     ))
 }
 
-fn session_cookie(token: &str, max_age: Option<i64>) -> HeaderValue {
+/// The `coder_session_token` cookie: HttpOnly, SameSite=Lax, path `/`,
+/// Secure when the access URL is https; `max_age` in seconds (`Some(0)`
+/// clears it).
+pub fn session_cookie(state: &AppState, token: &str, max_age: Option<i64>) -> HeaderValue {
     let mut c = cookie::Cookie::new(SESSION_TOKEN_COOKIE, token.to_owned());
     c.set_path("/");
     c.set_http_only(true);
     c.set_same_site(cookie::SameSite::Lax);
+    c.set_secure(crate::site::secure_cookies(state));
     if let Some(secs) = max_age {
         c.set_max_age(cookie::time::Duration::seconds(secs));
     }
@@ -120,7 +124,7 @@ pub async fn post_login(
         StatusCode::CREATED,
         [(
             header::SET_COOKIE,
-            session_cookie(&done.token, Some(done.lifetime.as_secs() as i64)),
+            session_cookie(&state, &done.token, Some(done.lifetime.as_secs() as i64)),
         )],
         Json(LoginWithPasswordResponse {
             session_token: done.token,
@@ -140,7 +144,7 @@ pub async fn post_logout(
 ) -> ApiResult<Response> {
     domain::users::logout(&state, &auth.actor(), &ctx, &auth.key.id).await?;
     Ok((
-        [(header::SET_COOKIE, session_cookie("", Some(0)))],
+        [(header::SET_COOKIE, session_cookie(&state, "", Some(0)))],
         Json(Message::message("Logged out!")),
     )
         .into_response())

@@ -75,6 +75,14 @@ async fn announce(state: &AppState, event: &str) -> DomainResult<()> {
     Ok(())
 }
 
+/// Recomputes the entitlements from the stored licenses on every replica
+/// (upstream's `postRefreshEntitlements`): for an actor who may update
+/// licenses (owner), else 403 `Forbidden.`.
+pub async fn refresh(state: &AppState, actor: &Actor) -> DomainResult<()> {
+    actor.require(Action::Update, &Resource::License.any())?;
+    announce(state, "refresh").await
+}
+
 /// Uploads a license JWT (upstream's `postLicense`): owner only (403
 /// `Forbidden.`). Empty -> 400 `Validation failed.` (field `license`); a
 /// license that does not verify -> 400 `Invalid license` with the reason
