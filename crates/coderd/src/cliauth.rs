@@ -2,14 +2,14 @@
 //! gets a session token to paste into `coderd login` (upstream's
 //! dashboard page `/cli-auth`, coder-now 2.6). A plain server-rendered
 //! page; visitors without a session are sent to sign in with OpenID
-//! Connect (or to `/login`) and brought back here.
+//! Connect (or to `/login`) and brought back here. Rendered in the
+//! dashboard's frame (banner, navbar).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
-use crate::api::oidc::escape_html;
 use crate::auth::Auth;
 use crate::domain::AuditContext;
 use crate::error::ApiError;
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
 pub async fn get_cli_auth(
     State(state): State<AppState>,
     ctx: AuditContext,
+    csrf: Option<axum::Extension<crate::site::Csrf>>,
     auth: Result<Auth, ApiError>,
 ) -> Result<Response, ApiError> {
     let Ok(auth) = auth else {
@@ -40,21 +41,23 @@ pub async fn get_cli_auth(
     };
     let token =
         crate::domain::apikeys::create_session(&state, &auth.actor(), &ctx, &auth.user).await?;
-    let user = escape_html(&auth.user.username);
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>Session token</title>\n</head>\n<body>\n<h1>Session token</h1>\n\
-         <p>Signed in as <strong>{user}</strong>. Copy the session token below and paste it \
-         in your terminal.</p>\n<pre><code id=\"session-token\">{token}</code></pre>\n\
-         </body>\n</html>\n"
-    );
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response())
+    let csrf = csrf.map(|c| c.0).unwrap_or(crate::site::Csrf {
+        token: String::new(),
+        from_cookie: false,
+    });
+    let layout =
+        crate::site::Layout::build(&state, Some(&auth), &csrf, "CLI authentication", "").await;
+    Ok(crate::site::render(&CliAuthPage {
+        layout,
+        username: auth.user.username.clone(),
+        token,
+    }))
+}
+
+#[derive(askama::Template)]
+#[template(path = "cli_auth.html")]
+struct CliAuthPage {
+    layout: crate::site::Layout,
+    username: String,
+    token: String,
 }

@@ -31,7 +31,7 @@ pub mod workspaces;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::Router;
 use codersdk::FeatureName;
 use utoipa::OpenApi;
@@ -397,11 +397,6 @@ pub async fn get_openapi(State(_state): State<AppState>) -> Json<Arc<utoipa::ope
     Json(openapi())
 }
 
-/// 404 `Route not found.` for anything unrouted.
-pub async fn route_not_found(_uri: Uri) -> ApiError {
-    ApiError::route_not_found()
-}
-
 /// 405 in Coder's envelope.
 pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::new(
@@ -425,9 +420,8 @@ pub fn app(state: AppState) -> Router {
     #[cfg(feature = "testutil")]
     let api = api.merge(crate::testutil::api_routes());
     api.merge(crate::health::router())
-        .merge(crate::cliauth::router())
         .merge(crate::site::router(state.clone()))
-        .fallback(route_not_found)
+        .fallback(crate::site::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/workspaces") }))
         .merge(assets::router())
         .merge(signin::router())
+        .merge(crate::cliauth::router())
         .merge(workspaces::router())
         .merge(templates::router())
         .merge(users::router())
@@ -552,4 +553,24 @@ pub fn safe_redirect(target: &str) -> String {
 /// Formats a time for the tables (`2006-01-02 15:04:05 UTC`).
 pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The router's fallback: a browser (`Accept: text/html`) asking for an
+/// unknown path outside `/api` and `/scim` gets the dashboard's 404 page;
+/// everyone else the API's 404 `Route not found.`
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let path = uri.path();
+    if browser && !path.starts_with("/api/") && !path.starts_with("/scim/") {
+        let e = ApiError::new(StatusCode::NOT_FOUND, "There is no page at this address.");
+        return error_page(&state, None, e).await;
+    }
+    ApiError::route_not_found().into_response()
 }
