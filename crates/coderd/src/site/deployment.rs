@@ -334,11 +334,7 @@ struct AppearancePage {
 
 impl AppearancePage {
     fn new(layout: Layout, entitled: bool, a: &AppearanceConfig) -> AppearancePage {
-        let color = if a.service_banner.background_color.is_empty() {
-            "#004852".to_owned()
-        } else {
-            a.service_banner.background_color.clone()
-        };
+        let color = super::banner_color(&a.service_banner.background_color);
         AppearancePage {
             layout,
             section: "appearance",

@@ -146,6 +146,17 @@ pub struct Banner {
     pub foreground: &'static str,
 }
 
+/// The banner's background: the configured `#rrggbb`, or the default
+/// teal when it is empty or not a colour (it goes into a `style`
+/// attribute, so nothing else may).
+pub fn banner_color(configured: &str) -> String {
+    if crate::domain::appearance::validate_hex_color(configured).is_ok() {
+        configured.to_owned()
+    } else {
+        "#004852".to_owned()
+    }
+}
+
 /// Picks black or white text for a `#rrggbb` background (WCAG relative
 /// luminance; white below 0.4).
 pub fn readable_text_color(background: &str) -> &'static str {
@@ -221,11 +232,7 @@ impl Layout {
             && !appearance.service_banner.message.is_empty())
         .then(|| Banner {
             foreground: readable_text_color(&appearance.service_banner.background_color),
-            background: if appearance.service_banner.background_color.is_empty() {
-                "#004852".to_owned()
-            } else {
-                appearance.service_banner.background_color.clone()
-            },
+            background: banner_color(&appearance.service_banner.background_color),
             message: appearance.service_banner.message.clone(),
         });
         let mut nav = Vec::new();
