@@ -13,6 +13,7 @@ mod entitlements;
 mod errors;
 mod groups;
 mod hardening;
+mod hostile;
 mod licenses;
 mod matrix;
 mod oidc;
