@@ -9,6 +9,7 @@ mod audit;
 mod audit_admin;
 mod audit_builds;
 mod audit_groups;
+mod concurrency;
 mod dbfaults;
 mod entitlements;
 mod errors;
