@@ -214,7 +214,7 @@ both_licensed!(
                 let groups: BTreeMap<&String, &str> = groups
                     .iter()
                     .enumerate()
-                    .map(|(k, g)| (g, role((i as usize + k) % 3 == 0)))
+                    .map(|(k, g)| (g, role((i as usize + k).is_multiple_of(3))))
                     .collect();
                 json!({"user_perms": users, "group_perms": groups})
             })

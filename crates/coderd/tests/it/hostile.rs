@@ -421,7 +421,7 @@ both_licensed!(
         let before = snapshot(t, owner, &tpl, &scim_user).await;
         let mut sent = 0;
         for (method, path, valid, field, json_type) in &routes {
-            let mut cases = corpus(valid, field, *json_type);
+            let mut cases = corpus(valid, field, json_type);
             if valid.pointer("/quota_allowance").is_some() {
                 cases.extend(allowance_corpus(valid));
             }
