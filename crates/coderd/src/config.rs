@@ -160,6 +160,12 @@ pub struct Config {
     /// replica that misses them, leaving only the TTL).
     #[arg(skip = true)]
     pub session_cache_pubsub: bool,
+    /// Longest a request waits for a database connection before it fails
+    /// with a 500 (not a flag; [`store::DEFAULT_ACQUIRE_TIMEOUT`], 5 s;
+    /// tests lower it). While PostgreSQL is down or restarting, requests
+    /// that need it fail after this long instead of piling up.
+    #[arg(skip = store::DEFAULT_ACQUIRE_TIMEOUT)]
+    pub database_acquire_timeout: Duration,
 }
 
 /// The environment variables of [`Config`] whose values are not secret, so
@@ -240,6 +246,7 @@ impl Default for Config {
             session_cache_ttl: crate::sessions::DEFAULT_TTL,
             session_cache_capacity: crate::sessions::DEFAULT_CAPACITY,
             session_cache_pubsub: true,
+            database_acquire_timeout: store::DEFAULT_ACQUIRE_TIMEOUT,
             disable_password_auth: false,
             oidc: OidcConfig::default(),
         }

@@ -93,25 +93,65 @@ pub enum BodyReadError {
     Other(String),
 }
 
+/// How much of an oversized body is still read (and thrown away) before
+/// the refusal is sent, beyond the route's limit. A connection closed while
+/// request bytes are unread is reset by the kernel, and a client still
+/// sending then loses the answer (it sees "connection reset", not the
+/// 413); reading the rest lets it read the refusal. A body longer than this
+/// (by `Content-Length`, or as it arrives) is cut off instead.
+pub const DRAIN_LIMIT: usize = 32 << 20;
+
 /// Reads a whole request body, up to `limit` bytes; the one reader behind
 /// JSON bodies, file uploads and SCIM bodies, so each tells a stalled client
-/// (408) from an oversized body (413) the same way.
+/// (408) from an oversized body (413) the same way. An oversized body is
+/// read to its end (up to [`DRAIN_LIMIT`] more bytes, never kept) before
+/// `TooLarge` is returned, so the client receives the refusal.
 pub async fn read_bytes(req: Request, limit: usize) -> Result<Bytes, BodyReadError> {
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|e| {
-            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-            while let Some(c) = cause {
-                if c.is::<tower_http::timeout::TimeoutError>() {
-                    return BodyReadError::TimedOut;
-                }
-                if c.is::<http_body_util::LengthLimitError>() {
-                    return BodyReadError::TooLarge;
-                }
-                cause = c.source();
-            }
-            BodyReadError::Other(e.to_string())
-        })
+    use http_body_util::BodyExt;
+    let cut_off = limit.saturating_add(DRAIN_LIMIT);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cut_off as u64) {
+        return Err(BodyReadError::TooLarge);
+    }
+    let mut body = req.into_body();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify(&e))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > cut_off {
+            return Err(BodyReadError::TooLarge);
+        }
+        if seen > limit {
+            kept = Vec::new();
+        } else {
+            kept.extend_from_slice(&data);
+        }
+    }
+    if seen > limit {
+        return Err(BodyReadError::TooLarge);
+    }
+    Ok(Bytes::from(kept))
+}
+
+/// What a body read error means: the read timeout's error anywhere in its
+/// chain is `TimedOut`, anything else the connection's failure.
+fn classify(e: &axum::Error) -> BodyReadError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return BodyReadError::TimedOut;
+        }
+        cause = c.source();
+    }
+    BodyReadError::Other(e.to_string())
 }
 
 /// Decodes a JSON request body. Every request body in Coder's API is an
@@ -122,6 +162,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if first != Some(&b'{') {
         return Err(ApiError::bad_request("Request body must be valid JSON.")
             .detail("the request body must be a JSON object"));
+    }
+    if nested_deeper_than(bytes, MAX_JSON_DEPTH) {
+        return Err(
+            ApiError::bad_request("Request body must be valid JSON.").detail(format!(
+                "the request body is nested deeper than {MAX_JSON_DEPTH} levels"
+            )),
+        );
     }
     let value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
@@ -139,6 +186,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     }
     Ok(value)
+}
+
+/// Deepest nesting of arrays and objects a request body may have: 128,
+/// serde_json's own limit for the values it decodes. serde skips unknown
+/// fields without that limit, so a body nesting 10,000 levels under a key
+/// no route reads would otherwise be accepted as an empty request.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// True when the JSON text `bytes` opens more than `max` arrays or objects
+/// at once (brackets inside strings do not count). One pass, no allocation;
+/// for malformed text the answer is only a bound, and the decoder reports
+/// the syntax error.
+pub fn nested_deeper_than(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// True when a string (or object key) anywhere in `v` holds a NUL, which
@@ -289,5 +373,20 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::domain::AuditContext {
             ip,
             user_agent,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nested_deeper_than;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        assert!(!nested_deeper_than(br#"{"a":[1,{"b":2}]}"#, 3));
+        assert!(nested_deeper_than(br#"{"a":[1,{"b":[]}]}"#, 3));
+        assert!(!nested_deeper_than(br#"{"a":"[[[{{{\"[[{"}"#, 1));
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(nested_deeper_than(deep.as_bytes(), 128));
+        assert!(!nested_deeper_than(deep.as_bytes(), 129));
     }
 }

@@ -38,9 +38,15 @@ impl Server {
         let license_keys = crate::licensing::Keys::load(&config.license_public_keys)
             .context("load --license-public-key")?;
         let backend = config.backend();
-        let store = store::Store::open(backend.clone(), store::StoreOptions::default())
-            .await
-            .with_context(|| format!("open {}", backend.describe()))?;
+        let store = store::Store::open(
+            backend.clone(),
+            store::StoreOptions {
+                acquire_timeout: config.database_acquire_timeout,
+                ..Default::default()
+            },
+        )
+        .await
+        .with_context(|| format!("open {}", backend.describe()))?;
         let deployment_id = store
             .insert_site_config_if_absent("deployment_id", &uuid::Uuid::new_v4().to_string())
             .await?;

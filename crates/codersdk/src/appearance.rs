@@ -27,8 +27,9 @@ pub struct ServiceBannerConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// `#` and six hex digits (either case), e.g. `#00FF00`; checked only
-    /// when `enabled` is true.
+    /// when `enabled` is true (a disabled banner keeps any text, as
+    /// upstream), so the schema states no `pattern`: the stored value of a
+    /// disabled banner would break it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[schema(pattern = r"^(#[0-9a-fA-F]{6})?$")]
     pub background_color: String,
 }

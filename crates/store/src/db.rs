@@ -98,17 +98,26 @@ mod tests {
     }
 }
 
+/// The default [`StoreOptions::acquire_timeout`]: 5 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Tuning for [`Store::open`].
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// Maximum pooled connections.
     pub max_connections: u32,
+    /// Longest a query waits for a PostgreSQL connection (a free pooled
+    /// one, or a new one while the server refuses connections, which the
+    /// pool retries with backoff) before failing with a pool timeout.
+    /// SQLite connections are local and not bounded by it.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
     }
 }
@@ -256,7 +265,7 @@ impl Store {
                 let connect = PgConnectOptions::from_str(url.expose_secret())?;
                 let pool = PgPoolOptions::new()
                     .max_connections(opts.max_connections)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(opts.acquire_timeout)
                     .connect_with(connect)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;

@@ -23,9 +23,13 @@ impl Store {
     /// never get the same job: on PostgreSQL one `UPDATE ... WHERE id =
     /// (SELECT ... FOR UPDATE SKIP LOCKED)`, on SQLite the same statement in
     /// a `BEGIN IMMEDIATE` transaction (SQLite has one writer at a time).
+    /// `replica` is the server process holding the worker's session
+    /// (stored as `worker_replica_id`, so [`Store::fail_orphaned_jobs`] can
+    /// fail the job if that process dies); `None` records no replica.
     pub async fn acquire_job(
         &self,
         worker_id: Uuid,
+        replica: Option<Uuid>,
         provisioners: &[String],
         tags: &BTreeMap<String, String>,
         now: DateTime<Utc>,
@@ -37,7 +41,8 @@ impl Store {
             return Ok(q_opt!(
                 &mut c.conn(),
                 ProvisionerJob,
-                "UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2 \
+                "UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2, \
+                   worker_replica_id = $5 \
                  WHERE id = (SELECT j.id FROM provisioner_jobs j \
                    WHERE j.started_at IS NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL \
                    AND j.provisioner IN (SELECT jsonb_array_elements_text($3::jsonb)) \
@@ -47,14 +52,16 @@ impl Store {
                 now,
                 worker_id,
                 provisioners,
-                tags
+                tags,
+                replica
             )?);
         }
         let mut tx = self.begin().await?;
         let job = q_opt!(
             &mut tx.conn(),
             ProvisionerJob,
-            "UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2 \
+            "UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, worker_id = $2, \
+               worker_replica_id = $5 \
              WHERE id = (SELECT j.id FROM provisioner_jobs j \
                WHERE j.started_at IS NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL \
                AND j.provisioner IN (SELECT value FROM json_each($3)) \
@@ -65,7 +72,8 @@ impl Store {
             now,
             worker_id,
             provisioners,
-            tags
+            tags,
+            replica
         )?;
         tx.commit().await?;
         Ok(job)
@@ -77,7 +85,7 @@ impl Store {
         let mut c = self.acquire().await?;
         let n = q_exec!(
             &mut c.conn(),
-            "UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL \
+            "UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, worker_replica_id = NULL \
              WHERE id = $1 AND worker_id = $2 AND completed_at IS NULL",
             id,
             worker
@@ -374,6 +382,51 @@ impl Store {
             cutoff,
             now,
             error
+        )?;
+        for (id,) in &ids {
+            insert_logs(&mut c, *id, std::slice::from_ref(log)).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Fails every running job whose daemon session lived in a replica
+    /// that is gone, with `error`, adds `log` to each, and returns their
+    /// ids. A replica is gone when its row is missing, stopped, or not
+    /// heartbeaten since `replicas_seen_since`; `this_replica`'s own jobs
+    /// are never touched (its sessions track them). With
+    /// `heartbeat_before`, only jobs whose own heartbeat is also older than
+    /// that are failed (on PostgreSQL, a replica that merely lost the
+    /// database for a while keeps its jobs until both have lapsed); on
+    /// SQLite, which has one process, `None` fails a previous process's
+    /// jobs at once. Jobs acquired without a replica are left to the
+    /// hung-job sweep.
+    pub async fn fail_orphaned_jobs(
+        &self,
+        this_replica: Uuid,
+        replicas_seen_since: DateTime<Utc>,
+        heartbeat_before: Option<DateTime<Utc>>,
+        error: &str,
+        log: &NewJobLog,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        let ids: Vec<(Uuid,)> = q_all!(
+            &mut c,
+            (Uuid,),
+            "UPDATE provisioner_jobs SET completed_at = $3, updated_at = $3, error = $4 \
+             WHERE started_at IS NOT NULL AND completed_at IS NULL \
+               AND worker_replica_id IS NOT NULL AND worker_replica_id <> $1 \
+               AND ($5 IS NULL OR updated_at < $5) \
+               AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = provisioner_jobs.worker_replica_id \
+                               AND r.stopped_at IS NULL AND r.updated_at > $2) \
+             RETURNING id",
+            this_replica,
+            replicas_seen_since,
+            now,
+            error,
+            heartbeat_before
         )?;
         for (id,) in &ids {
             insert_logs(&mut c, *id, std::slice::from_ref(log)).await?;

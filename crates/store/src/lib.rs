@@ -35,7 +35,7 @@ pub mod types;
 pub mod workspaces;
 
 pub use audit::{AuditAction, AuditLog, AuditLogFilter, AuditRowHook, ResourceType};
-pub use db::{Backend, Store, StoreOptions};
+pub use db::{Backend, Store, StoreOptions, DEFAULT_ACQUIRE_TIMEOUT};
 pub use error::{unique, Constraint, StoreError, StoreResult};
 pub use groups::{AuditedGroup, Group, GroupAudit, GroupMember, GroupUpdate};
 pub use identity::AuditHook;

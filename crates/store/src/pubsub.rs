@@ -4,9 +4,10 @@
 //! On SQLite there is one replica, so it is a tokio broadcast inside the
 //! process. On PostgreSQL, [`Pubsub::publish`] is `pg_notify(channel,
 //! payload)` and one background task per process holds a `LISTEN`
-//! connection (sqlx's `PgListener`, which reconnects and re-listens by
-//! itself after the connection drops) and fans notifications out to local
-//! subscribers; subscribers survive a reconnect untouched. A replica also
+//! connection (sqlx's `PgListener`) and fans notifications out to local
+//! subscribers. When that connection is lost, the task connects a new
+//! one, LISTENs again and delivers [`RESYNC`] on every channel, since what
+//! was published meanwhile is lost; subscribers survive it untouched. A replica also
 //! hears its own notifications, so every subscriber sees every event the
 //! same way on both backends.
 
@@ -18,6 +19,24 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::error::StoreResult;
+
+/// The payload delivered on every channel after the PostgreSQL LISTEN
+/// connection came back from a loss: events published meanwhile were
+/// missed, so a subscriber re-reads (or drops) what it keeps. Never
+/// published by anyone; empty.
+pub const RESYNC: &str = "";
+
+/// How often a lost LISTEN connection is retried.
+const RECONNECT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A new listener on `channels`.
+async fn connect(pool: &PgPool, channels: &[String]) -> Result<PgListener, sqlx::Error> {
+    let mut l = PgListener::connect_with(pool).await?;
+    if !channels.is_empty() {
+        l.listen_all(channels.iter().map(String::as_str)).await?;
+    }
+    Ok(l)
+}
 
 /// One event: the channel it was published on and its payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,26 +100,64 @@ impl Pubsub {
         }
     }
 
-    /// The PostgreSQL bus: starts the LISTEN task.
+    /// The PostgreSQL bus: starts the LISTEN task. The task keeps the set
+    /// of channels asked for; when its connection is lost (or a LISTEN
+    /// fails), it connects a new listener, every 500 ms until one works,
+    /// LISTENs on every channel again, and then delivers [`RESYNC`] on each
+    /// of them: what was published while it was away is gone, so
+    /// subscribers re-read what they keep.
     pub async fn postgres(pool: PgPool) -> StoreResult<Pubsub> {
         let (local, _) = broadcast::channel(4096);
         let (listen_tx, mut listen_rx) = mpsc::unbounded_channel::<String>();
-        let mut listener = PgListener::connect_with(&pool).await?;
+        let first = PgListener::connect_with(&pool).await?;
         let fanout = local.clone();
         let (closed, mut stop) = tokio::sync::watch::channel(false);
+        let task_pool = pool.clone();
         tokio::spawn(async move {
+            let mut channels: Vec<String> = Vec::new();
+            let mut listener = Some(first);
             loop {
+                let Some(l) = listener.as_mut() else {
+                    tokio::select! {
+                        _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
+                        _ = tokio::time::sleep(RECONNECT_EVERY) => {}
+                    }
+                    while let Ok(chan) = listen_rx.try_recv() {
+                        if !channels.contains(&chan) {
+                            channels.push(chan);
+                        }
+                    }
+                    match connect(&task_pool, &channels).await {
+                        Ok(l) => {
+                            tracing::info!("pubsub: reconnected to PostgreSQL");
+                            listener = Some(l);
+                            for chan in &channels {
+                                let _ = fanout.send(Message {
+                                    channel: chan.clone(),
+                                    payload: RESYNC.to_owned(),
+                                });
+                            }
+                        }
+                        Err(err) => tracing::warn!(%err, "pubsub: reconnect failed; retrying"),
+                    }
+                    continue;
+                };
+                let mut lost = false;
                 tokio::select! {
                     _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
                     chan = listen_rx.recv() => match chan {
                         Some(chan) => {
-                            if let Err(err) = listener.listen(&chan).await {
-                                tracing::warn!(%err, channel = %chan, "pubsub: LISTEN failed");
+                            if !channels.contains(&chan) {
+                                channels.push(chan.clone());
+                            }
+                            if let Err(err) = l.listen(&chan).await {
+                                tracing::warn!(%err, channel = %chan, "pubsub: LISTEN failed; reconnecting");
+                                lost = true;
                             }
                         }
                         None => break,
                     },
-                    note = listener.try_recv() => match note {
+                    note = l.try_recv() => match note {
                         Ok(Some(n)) => {
                             let _ = fanout.send(Message {
                                 channel: n.channel().to_owned(),
@@ -109,12 +166,16 @@ impl Pubsub {
                         }
                         Ok(None) => {
                             tracing::warn!("pubsub: connection to PostgreSQL lost; reconnecting");
+                            lost = true;
                         }
                         Err(err) => {
-                            tracing::warn!(%err, "pubsub: listener error; retrying");
-                            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                            tracing::warn!(%err, "pubsub: listener error; reconnecting");
+                            lost = true;
                         }
                     },
+                }
+                if lost {
+                    listener = None;
                 }
             }
         });

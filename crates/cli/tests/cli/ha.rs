@@ -23,7 +23,7 @@ struct Replica {
     url: String,
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -105,7 +105,7 @@ impl Replica {
     }
 }
 
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+pub(super) async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -121,13 +121,13 @@ where
 }
 
 /// GET that yields `None` on any error (for polling).
-async fn try_get(c: &Client, path: &str) -> Option<Value> {
+pub(super) async fn try_get(c: &Client, path: &str) -> Option<Value> {
     c.json::<(), Value>(reqwest::Method::GET, path, None)
         .await
         .ok()
 }
 
-async fn get(c: &Client, path: &str) -> Value {
+pub(super) async fn get(c: &Client, path: &str) -> Value {
     c.json::<(), Value>(reqwest::Method::GET, path, None)
         .await
         .unwrap()
@@ -158,7 +158,7 @@ async fn setup() -> Option<(PgDb, TempDir, coderd::testutil::LicenseAuthority, S
     Some((pg, data, ca, spec))
 }
 
-async fn owner(url: &str) -> Client {
+pub(super) async fn owner(url: &str) -> Client {
     let anon = Client::new(url);
     anon.create_first_user(&CreateFirstUserRequest {
         email: "admin@example.com".into(),
@@ -179,7 +179,7 @@ async fn owner(url: &str) -> Client {
     anon.with_token(token)
 }
 
-fn echo_tar(config: &Value) -> Vec<u8> {
+pub(super) fn echo_tar(config: &Value) -> Vec<u8> {
     let data = serde_json::to_vec(config).unwrap();
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
@@ -190,7 +190,7 @@ fn echo_tar(config: &Value) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-async fn post(c: &Client, path: &str, body: Value) -> Value {
+pub(super) async fn post(c: &Client, path: &str, body: Value) -> Value {
     c.json(reqwest::Method::POST, path, Some(&body))
         .await
         .unwrap()

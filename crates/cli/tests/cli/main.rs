@@ -19,6 +19,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod audit;
+mod crash;
 mod ha;
 mod oidc;
 

@@ -152,7 +152,13 @@ impl DaemonSession {
             if let Some(job) = self
                 .state
                 .store
-                .acquire_job(self.daemon_id, &self.provisioners, &self.tags, store::now())
+                .acquire_job(
+                    self.daemon_id,
+                    Some(self.state.replicas.id),
+                    &self.provisioners,
+                    &self.tags,
+                    store::now(),
+                )
                 .await?
             {
                 self.acquired.lock().expect("acquired lock").insert(job.id);

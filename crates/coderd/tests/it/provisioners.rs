@@ -369,7 +369,7 @@ both_db!(acquisition_is_atomic, |db: Db| async move {
             let me = uuid::Uuid::new_v4();
             let mut got = Vec::new();
             while let Some(j) = store
-                .acquire_job(me, &["echo".to_string()], &tags, store::now())
+                .acquire_job(me, None, &["echo".to_string()], &tags, store::now())
                 .await
                 .unwrap()
             {
@@ -390,6 +390,7 @@ both_db!(acquisition_is_atomic, |db: Db| async move {
     assert!(store
         .acquire_job(
             uuid::Uuid::new_v4(),
+            None,
             &["echo".to_string()],
             &tags,
             store::now()
@@ -400,6 +401,7 @@ both_db!(acquisition_is_atomic, |db: Db| async move {
     assert!(store
         .acquire_job(
             uuid::Uuid::new_v4(),
+            None,
             &["terraform".to_string()],
             &tags,
             store::now()
@@ -413,6 +415,7 @@ both_db!(acquisition_is_atomic, |db: Db| async move {
     let j = store
         .acquire_job(
             uuid::Uuid::new_v4(),
+            None,
             &["echo".to_string()],
             &gpu_tags,
             store::now(),

@@ -546,3 +546,92 @@ both_quota!(
         assert!(groups.contains(&devs.as_str()), "{groups:?}");
     }
 );
+
+/// Twelve builds of one owner at once, alternating templates costing 3
+/// and 5, against a budget of 13 from two groups (Everyone gives 0), sent
+/// round-robin to `urls` (replicas sharing one database, each with its own
+/// daemons). What commits stays within the budget and is exactly what the
+/// quota reports; every refused build wrote no cost and was refused
+/// rightly (it did not fit in what the others left).
+async fn mixed_costs_hold(t: &TestServer, owner: &Owner, urls: &[String]) {
+    let (member, alice) = t.member(&owner.client, "alice").await;
+    group_with(t, owner, "devs", 6, &[alice]).await;
+    group_with(t, owner, "ops", 7, &[alice]).await;
+    let three = prov::create_template(&owner.client, "three", &costing(3), &[]).await;
+    let five = prov::create_template(&owner.client, "five", &costing(5), &[]).await;
+    let token = member.token().unwrap().to_owned();
+    let creates = (0..12).map(|i| {
+        let c = codersdk::Client::new(&urls[i % urls.len()]).with_token(token.clone());
+        let (tpl, cost) = if i % 2 == 0 {
+            (three.id, 3)
+        } else {
+            (five.id, 5)
+        };
+        async move {
+            let w = prov::create_workspace(&c, &format!("w{i}"), tpl).await;
+            (w.latest_build.id, cost)
+        }
+    });
+    let builds = futures::future::join_all(creates).await;
+    let (mut committed, mut refused) = (0, Vec::new());
+    for (id, cost) in builds {
+        let b = prov::wait_build(&member, id).await;
+        match b.job.status {
+            ProvisionerJobStatus::Succeeded => {
+                assert_eq!(b.daily_cost, cost);
+                committed += cost;
+            }
+            ProvisionerJobStatus::Failed => {
+                assert_eq!(b.job.error.as_str(), "insufficient quota");
+                assert_eq!(b.daily_cost, 0, "a refused build wrote its cost");
+                refused.push(cost);
+            }
+            other => panic!("unexpected status {other:?}"),
+        }
+    }
+    assert!(committed <= 13, "committed {committed} > budget 13");
+    for cost in &refused {
+        assert!(
+            committed + cost > 13,
+            "a build of {cost} was refused with {committed} of 13 committed"
+        );
+    }
+    for url in urls {
+        let c = codersdk::Client::new(url).with_token(token.clone());
+        let q = quota_of_me(t, &c).await;
+        assert_eq!(
+            q.json,
+            json!({"credits_consumed": committed, "budget": 13}),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_holds_for_mixed_costs_sqlite() {
+    let (t, owner) = setup(Db::Sqlite).await.unwrap();
+    let urls = vec![t.url.clone()];
+    mixed_costs_hold(&t, &owner, &urls).await;
+}
+
+/// On PostgreSQL the builds go to two replicas, each with 3 daemons: the
+/// per-owner lock of CommitQuota holds across processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_holds_for_mixed_costs_across_two_replicas_postgres() {
+    let Some((t, owner)) = setup(Db::Postgres).await else {
+        eprintln!("skipped: CODER_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let b = TestServer::start_with(
+        Db::Postgres,
+        t.config.clone(),
+        tempfile::tempdir().unwrap(),
+        None,
+    )
+    .await;
+    let urls = vec![t.url.clone(), b.url.clone()];
+    mixed_costs_hold(&t, &owner, &urls).await;
+    if let Some(s) = b.server {
+        s.stop().await;
+    }
+}

@@ -6,29 +6,29 @@ use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const KEY: &str = "scim-test-key-0123456789";
-const SCIM_CT: &str = "application/scim+json";
+pub const KEY: &str = "scim-test-key-0123456789";
+pub const SCIM_CT: &str = "application/scim+json";
 
 /// A SCIM-enabled, SCIM-licensed server with its owner.
-struct Scim {
-    t: TestServer,
-    owner: Owner,
+pub struct Scim {
+    pub t: TestServer,
+    pub owner: Owner,
 }
 
 /// A SCIM response: status, headers and JSON body.
 #[derive(Debug)]
-struct R {
-    status: u16,
-    ct: String,
-    location: Option<String>,
-    etag: Option<String>,
-    text: String,
-    json: Value,
+pub struct R {
+    pub status: u16,
+    pub ct: String,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub text: String,
+    pub json: Value,
 }
 
 impl R {
     #[track_caller]
-    fn ok(&self, status: u16) -> &Self {
+    pub fn ok(&self, status: u16) -> &Self {
         assert_eq!(
             self.status, status,
             "unexpected status; body: {}",
@@ -47,7 +47,7 @@ impl R {
 
     /// Asserts an RFC 7644 error body with this status and scimType.
     #[track_caller]
-    fn err(&self, status: u16, scim_type: &str) -> &Self {
+    pub fn err(&self, status: u16, scim_type: &str) -> &Self {
         self.ok(status);
         assert_eq!(
             self.json["schemas"],
@@ -65,12 +65,12 @@ impl R {
         self
     }
 
-    fn id(&self) -> String {
+    pub fn id(&self) -> String {
         self.json["id"].as_str().expect("id").to_owned()
     }
 }
 
-async fn send(
+pub async fn send(
     url: &str,
     method: Method,
     path: &str,
@@ -117,7 +117,7 @@ async fn send(
 impl Scim {
     /// Sets the SCIM key, restarts, creates the owner and uploads a license
     /// with `features`.
-    async fn setup(mut t: TestServer, ca: &LicenseAuthority, features: &[(&str, i64)]) -> Scim {
+    pub async fn setup(mut t: TestServer, ca: &LicenseAuthority, features: &[(&str, i64)]) -> Scim {
         t.config.scim_auth_header = Some(KEY.into());
         t.restart().await;
         let owner = t.owner().await;
@@ -131,7 +131,7 @@ impl Scim {
         Scim { t, owner }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> R {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> R {
         let b = body.map(|b| b.to_string());
         send(
             &self.t.url,
@@ -144,24 +144,24 @@ impl Scim {
         .await
     }
 
-    async fn get(&self, path: &str) -> R {
+    pub async fn get(&self, path: &str) -> R {
         self.call(Method::GET, path, None).await
     }
-    async fn post(&self, path: &str, body: Value) -> R {
+    pub async fn post(&self, path: &str, body: Value) -> R {
         self.call(Method::POST, path, Some(body)).await
     }
-    async fn put(&self, path: &str, body: Value) -> R {
+    pub async fn put(&self, path: &str, body: Value) -> R {
         self.call(Method::PUT, path, Some(body)).await
     }
-    async fn patch(&self, path: &str, body: Value) -> R {
+    pub async fn patch(&self, path: &str, body: Value) -> R {
         self.call(Method::PATCH, path, Some(body)).await
     }
-    async fn delete(&self, path: &str) -> R {
+    pub async fn delete(&self, path: &str) -> R {
         self.call(Method::DELETE, path, None).await
     }
 
     /// Provisions `user_name` with email `email`; returns the resource.
-    async fn user(&self, user_name: &str, email: &str) -> Value {
+    pub async fn user(&self, user_name: &str, email: &str) -> Value {
         let r = self
             .post(
                 "/Users",
@@ -175,12 +175,12 @@ impl Scim {
     }
 
     /// The Coder user behind a SCIM id, as the owner sees it.
-    async fn coder_user(&self, id: &str) -> codersdk::User {
+    pub async fn coder_user(&self, id: &str) -> codersdk::User {
         self.owner.client.user(id).await.expect("coder user")
     }
 
     /// The Coder group behind a SCIM group id (`None` when gone).
-    async fn coder_group(&self, id: &str) -> Option<codersdk::Group> {
+    pub async fn coder_group(&self, id: &str) -> Option<codersdk::Group> {
         self.owner
             .client
             .json::<(), codersdk::Group>(Method::GET, &format!("/api/v2/groups/{id}"), None)
@@ -188,11 +188,11 @@ impl Scim {
             .ok()
     }
 
-    async fn coder_user_count(&self) -> usize {
+    pub async fn coder_user_count(&self) -> usize {
         self.owner.client.users("").await.unwrap().users.len()
     }
 
-    fn patch_op(ops: Value) -> Value {
+    pub fn patch_op(ops: Value) -> Value {
         json!({"schemas": [codersdk::SCIM_PATCH_OP_SCHEMA], "Operations": ops})
     }
 }
@@ -206,7 +206,7 @@ fn ids(list: &Value) -> Vec<String> {
         .collect()
 }
 
-fn enc(s: &str) -> String {
+pub fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
