@@ -374,6 +374,7 @@ pub mod oidc {
         pub async fn get(&mut self, url: &str) -> Page {
             let http = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap();
             let mut req = http.get(url);
