@@ -63,6 +63,14 @@ enum Cmd {
     },
     /// Seeds the large data set into fresh deployments and reports the time.
     Seed,
+    /// Starts one deployment with a data set, prints its URL, the owner's
+    /// and the member's tokens and the first group's id, and serves until
+    /// killed (for profiling one route, e.g. under `perf record`).
+    Serve {
+        /// The large data set instead of the small one.
+        #[arg(long)]
+        large: bool,
+    },
     /// Provisions users through `POST /scim/v2/Users`; reports users/s.
     Scim {
         /// Users to provision.
@@ -141,6 +149,21 @@ fn main() -> Result<()> {
             for db in &backends {
                 rt.block_on(builds(&bin, db, n, daemons, external, concurrency))?;
             }
+        }
+        Cmd::Serve { large: big } => {
+            let db = backends.first().context("no backend")?;
+            rt.block_on(async {
+                let d = Deployment::start(&bin, db).await?;
+                let seeded = d.seed(&if big { large() } else { small() }).await?;
+                let member = d.member().await?;
+                println!("url {}", d.url);
+                println!("pid {}", d.pid());
+                println!("owner {}", d.owner.token().unwrap_or_default());
+                println!("member {}", member.token().unwrap_or_default());
+                println!("group {}", seeded.group_ids[0]);
+                std::future::pending::<()>().await;
+                Ok::<(), anyhow::Error>(())
+            })?;
         }
         Cmd::Seed => {
             for db in &backends {

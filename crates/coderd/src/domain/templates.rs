@@ -209,10 +209,7 @@ pub async fn list_templates(
         Some(ids) => state.store.list_templates_by_ids(org.id, &ids).await?,
         None => state.store.list_templates(Some(org.id)).await?,
     };
-    Ok(rows
-        .into_iter()
-        .filter(|t| access.can_use(t))
-        .collect())
+    Ok(rows.into_iter().filter(|t| access.can_use(t)).collect())
 }
 
 /// A template by name in `org` the actor may use (404 stock otherwise).
