@@ -10,6 +10,12 @@
 //!   ACLs, 10,000 workspaces), with the p50 ratio large/small per route,
 //!   and resident memory idle and after each load.
 //! - `coderd-bench seed`: only the large data set into a database, timed.
+//! - `coderd-bench scim`: provisions users through `POST /scim/v2/Users`
+//!   from concurrent connections and reports users per second.
+//! - `coderd-bench builds`: creates workspaces on an echo template (each
+//!   queues a `start` build) and reports completed builds per second, with
+//!   in-process daemons (`--provisioner-daemons`) or external ones
+//!   (`coderd provisionerd start` processes).
 //!
 //! Traffic goes to 127.0.0.1 only; every load stops after `--duration`.
 
@@ -57,6 +63,39 @@ enum Cmd {
     },
     /// Seeds the large data set into fresh deployments and reports the time.
     Seed,
+    /// Starts one deployment with a data set, prints its URL, the owner's
+    /// and the member's tokens and the first group's id, and serves until
+    /// killed (for profiling one route, e.g. under `perf record`).
+    Serve {
+        /// The large data set instead of the small one.
+        #[arg(long)]
+        large: bool,
+    },
+    /// Provisions users through `POST /scim/v2/Users`; reports users/s.
+    Scim {
+        /// Users to provision.
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Echo workspace builds; reports completed builds/s.
+    Builds {
+        /// Workspaces to create (one `start` build each).
+        #[arg(long, default_value_t = 500)]
+        builds: usize,
+        /// Provisioner daemons.
+        #[arg(long, default_value_t = 3)]
+        daemons: usize,
+        /// Run the daemons as `coderd provisionerd start` processes instead
+        /// of inside the server.
+        #[arg(long)]
+        external: bool,
+        /// Concurrent creating connections.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -95,6 +134,36 @@ fn main() -> Result<()> {
             for db in &backends {
                 rt.block_on(hot_path(&bin, db, &load))?;
             }
+        }
+        Cmd::Scim { users, concurrency } => {
+            for db in &backends {
+                rt.block_on(scim(&bin, db, users, concurrency))?;
+            }
+        }
+        Cmd::Builds {
+            builds: n,
+            daemons,
+            external,
+            concurrency,
+        } => {
+            for db in &backends {
+                rt.block_on(builds(&bin, db, n, daemons, external, concurrency))?;
+            }
+        }
+        Cmd::Serve { large: big } => {
+            let db = backends.first().context("no backend")?;
+            rt.block_on(async {
+                let d = Deployment::start(&bin, db).await?;
+                let seeded = d.seed(&if big { large() } else { small() }).await?;
+                let member = d.member().await?;
+                println!("url {}", d.url);
+                println!("pid {}", d.pid());
+                println!("owner {}", d.owner.token().unwrap_or_default());
+                println!("member {}", member.token().unwrap_or_default());
+                println!("group {}", seeded.group_ids[0]);
+                std::future::pending::<()>().await;
+                Ok::<(), anyhow::Error>(())
+            })?;
         }
         Cmd::Seed => {
             for db in &backends {
@@ -173,6 +242,7 @@ fn large() -> SeedSpec {
 /// A running `coderd server` with its owner signed in and every
 /// Enterprise feature licensed.
 struct Deployment {
+    bin: PathBuf,
     child: Child,
     url: String,
     backend: store::Backend,
@@ -219,6 +289,11 @@ fn rss_mib(pid: u32) -> f64 {
 
 impl Deployment {
     async fn start(bin: &Path, db: &Db) -> Result<Deployment> {
+        Self::start_with(bin, db, &[]).await
+    }
+
+    /// [`Deployment::start`] with more `coderd server` arguments.
+    async fn start_with(bin: &Path, db: &Db, args: &[String]) -> Result<Deployment> {
         let dir = tempfile::tempdir()?;
         let ca = LicenseAuthority::generate("bench");
         let key = ca.write_public_key(dir.path());
@@ -231,6 +306,7 @@ impl Deployment {
             .arg(dir.path())
             .arg("--license-public-key")
             .arg(ca.key_spec(&key))
+            .args(args)
             .env("CODER_SCIM_AUTH_HEADER", SCIM_KEY)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("log"))?);
@@ -296,6 +372,7 @@ impl Deployment {
             .add_license(&ca.sign(&LicenseAuthority::claims(&features)))
             .await?;
         Ok(Deployment {
+            bin: bin.to_owned(),
             child,
             url,
             backend,
@@ -514,4 +591,208 @@ async fn hot_path(bin: &Path, db: &Db, load: &Load) -> Result<()> {
         "\nResident memory: {idle:.1} MiB idle after start, {after_small:.1} MiB after the small load, {after_large:.1} MiB after the load at scale.\n"
     );
     Ok(())
+}
+
+/// Provisions `n` users through SCIM from `concurrency` connections.
+async fn scim(bin: &Path, db: &Db, n: usize, concurrency: usize) -> Result<()> {
+    let d = Deployment::start(bin, db).await?;
+    let http = reqwest::Client::new();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, next, url) = (http.clone(), next.clone(), d.url.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let body = serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("scim-u{i:05}"),
+                    "emails": [{"value": format!("scim-u{i:05}@example.com"), "primary": true}],
+                    "name": {"givenName": "Scim", "familyName": format!("User {i}")},
+                    "active": true,
+                });
+                let res = http
+                    .post(format!("{url}/scim/v2/Users"))
+                    .header("Authorization", format!("Bearer {SCIM_KEY}"))
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await?;
+                if res.status().as_u16() != 201 {
+                    let status = res.status();
+                    bail!("POST /scim/v2/Users: {status}: {}", res.text().await?);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let rss = rss_mib(d.pid());
+    let listed = d.owner.users("scim-u").await?.count;
+    if listed < n as i64 {
+        bail!("{listed} users listed after provisioning {n}");
+    }
+    println!(
+        "{}: SCIM provisioned {n} users from {concurrency} connections in {secs:.1} s: {:.0} users/s (RSS after: {rss:.1} MiB)",
+        db.name(),
+        n as f64 / secs
+    );
+    Ok(())
+}
+
+/// Creates `n` workspaces on one echo template from `concurrency`
+/// connections and waits until every build has completed.
+async fn builds(
+    bin: &Path,
+    db: &Db,
+    n: usize,
+    daemons: usize,
+    external: bool,
+    concurrency: usize,
+) -> Result<()> {
+    const PSK: &str = "bench-provisioner-psk";
+    let inproc = if external { 0 } else { daemons };
+    let args = vec![
+        "--provisioner-daemons".to_owned(),
+        inproc.to_string(),
+        "--provisioner-daemon-psk".to_owned(),
+        PSK.to_owned(),
+    ];
+    let d = Deployment::start_with(bin, db, &args).await?;
+    let mut children = Vec::new();
+    if external {
+        for i in 0..daemons {
+            let child = Command::new(&d.bin)
+                .args(["provisionerd", "start", "--url", &d.url, "--psk", PSK])
+                .args(["--provisioner", "echo", "--name", &format!("bench-ext-{i}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("start coderd provisionerd")?;
+            children.push(KillOnDrop(child));
+        }
+    }
+    let owner = d.owner.clone();
+    // The echo provisioner's archive: one resource, no logs.
+    let config = serde_json::json!({"resources": [{"name": "dev", "type": "echo_instance"}]});
+    let file = owner.upload_file(echo_tar(&config)?).await?;
+    let version = owner
+        .create_template_version(
+            "default",
+            &codersdk::CreateTemplateVersionRequest {
+                storage_method: "file".into(),
+                file_id: Some(file.id),
+                provisioner: "echo".into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let t0 = Instant::now();
+    loop {
+        let v = owner.template_version(version.id).await?;
+        if !v.job.status.active() {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            bail!("the template import did not finish in 60 s (are the daemons up?)");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let template = owner
+        .create_template(
+            "default",
+            &codersdk::CreateTemplateRequest {
+                name: "bench-echo".into(),
+                version_id: Some(version.id),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (owner, next) = (owner.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, anyhow::Error>(ids);
+                }
+                let w = owner
+                    .create_workspace(
+                        "default",
+                        "me",
+                        &codersdk::CreateWorkspaceRequest {
+                            template_id: Some(template.id),
+                            name: format!("w{i}"),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                ids.push(w.latest_build.id);
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await??);
+    }
+    let queued = t0.elapsed().as_secs_f64();
+    // Wait for the last builds: poll the oldest unfinished one.
+    let mut pending = ids.into_iter().collect::<std::collections::VecDeque<_>>();
+    while let Some(id) = pending.front().copied() {
+        let b = owner.workspace_build(id).await?;
+        if b.job.status.active() {
+            if t0.elapsed() > Duration::from_secs(600) {
+                bail!("builds did not finish in 600 s");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        if b.job.status != codersdk::ProvisionerJobStatus::Succeeded {
+            bail!("build {id} ended {:?}: {:?}", b.job.status, b.job.error);
+        }
+        pending.pop_front();
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let rss = rss_mib(d.pid());
+    println!(
+        "{}: {n} echo builds with {daemons} {} daemons ({concurrency} creating connections): queued in {queued:.1} s, all completed in {secs:.1} s: {:.1} builds/s (server RSS after: {rss:.1} MiB)",
+        db.name(),
+        if external { "external" } else { "in-process" },
+        n as f64 / secs
+    );
+    drop(children);
+    Ok(())
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A tar archive holding `echo.json` with `config` (the echo
+/// provisioner's input).
+fn echo_tar(config: &serde_json::Value) -> Result<Vec<u8>> {
+    let data = serde_json::to_vec(config)?;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "echo.json", data.as_slice())?;
+    Ok(b.into_inner()?)
 }

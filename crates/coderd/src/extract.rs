@@ -263,7 +263,12 @@ pub async fn reject_nul(req: Request, next: axum::middleware::Next) -> Response 
 /// Serializes like Go's `json.Encoder` with HTML escaping: `<`, `>` and `&`
 /// become `\u003c`, `\u003e`, `\u0026`, and a newline ends the body.
 pub fn to_go_json<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
-    let raw = serde_json::to_vec(value)?;
+    let mut raw = serde_json::to_vec(value)?;
+    if !raw.iter().any(|b| matches!(b, b'<' | b'>' | b'&')) {
+        // Nothing to escape (the usual case): no second buffer.
+        raw.push(b'\n');
+        return Ok(raw);
+    }
     let mut out = Vec::with_capacity(raw.len() + 1);
     for b in raw {
         match b {

@@ -107,6 +107,20 @@ impl TemplateAccess {
         }
     }
 
+    /// The only templates of `org` the caller can have a role on, when
+    /// that is narrower than the whole organization: with ACLs enforced
+    /// and no admin role there, the templates named in the caller's ACL
+    /// entries (any organization; [`TemplateAccess::role`] still decides).
+    /// `None`: any template of `org` may be visible. Lets a list read only
+    /// those rows instead of every template of the organization.
+    pub fn only_templates(&self, org: Uuid) -> Option<Vec<Uuid>> {
+        let admin = match &self.admin_orgs {
+            AdminScope::All => true,
+            AdminScope::Orgs(orgs) => orgs.contains(&org),
+        };
+        (self.acl_enforced && !admin).then(|| self.acl.keys().copied().collect())
+    }
+
     /// May the caller see `t`?
     pub fn can_read(&self, t: &store::Template) -> bool {
         self.role(t).is_some()

@@ -62,7 +62,8 @@ pub struct GroupUpdate {
     pub remove_users: Vec<Uuid>,
 }
 
-/// A member row: the group and the (active, non-deleted) user.
+/// A member row: the group and the (active, non-deleted) user, whose
+/// `hashed_password` is left empty.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupMember {
     pub group_id: Uuid,
@@ -76,7 +77,11 @@ struct MemberRow {
     user: User,
 }
 
-const USER_COLS_U: &str = "u.id, u.email, u.username, u.name, u.hashed_password, u.created_at, \
+/// The user columns of a member row. The password hash is not read (a
+/// member list never needs it; it is most of a row's bytes): it comes back
+/// empty.
+const USER_COLS_U: &str =
+    "u.id, u.email, u.username, u.name, '' AS hashed_password, u.created_at, \
      u.updated_at, u.last_seen_at, u.status, u.rbac_roles, u.login_type, u.avatar_url, u.deleted";
 
 pub(crate) async fn insert_group(c: &mut Conn<'_>, g: &Group) -> StoreResult<()> {
@@ -225,7 +230,7 @@ impl Store {
 
     /// Non-suspended (active or dormant), non-deleted members of the given
     /// groups, by username; the Everyone group expands to its
-    /// organization's members. One query per chunk of group ids (any number
+    /// organization's members. The users' `hashed_password` is empty. One query per chunk of group ids (any number
     /// of ids works).
     pub async fn group_members(&self, group_ids: &[Uuid]) -> StoreResult<Vec<GroupMember>> {
         let mut c = self.acquire().await?;

@@ -239,9 +239,13 @@ impl Store {
                 let row: Option<(Uuid, Option<bool>, String)> = q_opt!(
                     &mut c,
                     (Uuid, Option<bool>, String),
+                    // One indexed lookup per column (an `OR` of the two
+                    // scans every user on SQLite).
                     "SELECT u.id, s.deprovisioned, u.status FROM users u \
                      LEFT JOIN scim_users s ON s.user_id = u.id \
-                     WHERE u.deleted = FALSE AND (lower(u.email) = lower($1) OR lower(u.username) = lower($2)) \
+                     WHERE u.id IN (SELECT id FROM users WHERE deleted = FALSE AND lower(email) = lower($1) \
+                                    UNION ALL \
+                                    SELECT id FROM users WHERE deleted = FALSE AND lower(username) = lower($2)) \
                      ORDER BY CASE WHEN lower(u.email) = lower($1) THEN 0 ELSE 1 END LIMIT 1",
                     &w.email,
                     &w.user_name

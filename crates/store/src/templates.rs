@@ -271,6 +271,51 @@ impl Store {
         )?)
     }
 
+    /// The non-deleted templates of `organization_id` among `ids`, in
+    /// [`Store::list_templates`]' order (`lower(name)`, then id). One
+    /// query per chunk of ids; none for an empty list.
+    pub async fn list_templates_by_ids(
+        &self,
+        organization_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<Template>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.acquire().await?;
+        let mut conn = c.conn();
+        let size = crate::provisioning::id_chunk(&conn);
+        let mut out: Vec<Template> = Vec::new();
+        for chunk in ids.chunks(size) {
+            let sql = format!(
+                "SELECT * FROM templates WHERE deleted = FALSE AND organization_id = $1 \
+                 AND id IN ({}) ORDER BY lower(name), id",
+                crate::provisioning::placeholders(2, chunk.len())
+            );
+            macro_rules! run {
+                ($c:expr) => {{
+                    let mut q = sqlx::query_as::<_, Template>(&sql).bind(organization_id);
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    out.extend(q.fetch_all(&mut **$c).await?);
+                }};
+            }
+            match &mut conn {
+                Conn::Sqlite(c) => run!(c),
+                Conn::Postgres(c) => run!(c),
+            }
+        }
+        if ids.len() > size {
+            // Several statements: merge their orders. Names are ASCII
+            // (upstream's name rule), so `to_ascii_lowercase` is `lower`.
+            out.sort_by(|a, b| {
+                (a.name.to_ascii_lowercase(), a.id).cmp(&(b.name.to_ascii_lowercase(), b.id))
+            });
+        }
+        Ok(out)
+    }
+
     /// Applies a metadata change; returns the updated template.
     pub async fn update_template(&self, id: Uuid, u: &TemplateUpdate) -> StoreResult<Template> {
         self.update_template_audited(id, u, &|_, _| None).await

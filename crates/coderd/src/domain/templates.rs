@@ -203,13 +203,13 @@ pub async fn list_templates(
     org: &store::Organization,
 ) -> DomainResult<Vec<store::Template>> {
     let access = access(state, actor).await?;
-    Ok(state
-        .store
-        .list_templates(Some(org.id))
-        .await?
-        .into_iter()
-        .filter(|t| access.can_use(t))
-        .collect())
+    let rows = match access.only_templates(org.id) {
+        // A member under ACLs reads only the templates their entries name,
+        // not every template of the organization.
+        Some(ids) => state.store.list_templates_by_ids(org.id, &ids).await?,
+        None => state.store.list_templates(Some(org.id)).await?,
+    };
+    Ok(rows.into_iter().filter(|t| access.can_use(t)).collect())
 }
 
 /// A template by name in `org` the actor may use (404 stock otherwise).

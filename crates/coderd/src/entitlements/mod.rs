@@ -90,6 +90,19 @@ struct Shared {
     /// Serialises recomputations so an older one never overwrites a newer.
     refresh: Mutex<()>,
     cache: RwLock<Cache>,
+    /// Coalesces concurrent recounts ([`Entitlements::recount_active_users`]).
+    recount: Recount,
+}
+
+/// One `COUNT(*)` at a time, shared by every caller that asked before it
+/// started: `started` and `finished` number the counts (taken under
+/// `lock`), so a caller returns as soon as a count that began after its
+/// call has finished, running one itself only if none has.
+#[derive(Default)]
+struct Recount {
+    lock: Mutex<()>,
+    started: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -119,6 +132,7 @@ impl Entitlements {
                     active_users: 0,
                     current: Arc::new(current),
                 }),
+                recount: Recount::default(),
             }),
         }
     }
@@ -190,18 +204,41 @@ impl Entitlements {
     /// after every user write that may change the count
     /// ([`crate::sessions::evict_user`]) and on such events from other
     /// replicas.
+    ///
+    /// Concurrent callers share counts: a call returns once a count that
+    /// started after the call began has finished (so it reflects every
+    /// write committed before the call), and runs one only if there is none;
+    /// a burst of user writes (SCIM provisioning) costs about two counts,
+    /// not one per write.
     pub async fn recount_active_users(
         &self,
         store: &store::Store,
     ) -> store::StoreResult<Arc<codersdk::Entitlements>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let r = &self.shared.recount;
+        // Any count numbered `want` or later starts after this point.
+        let want = r.started.load(SeqCst) + 1;
+        let _turn = r.lock.lock().await;
+        if r.finished.load(SeqCst) >= want {
+            return Ok(self.current());
+        }
+        let n = r.started.fetch_add(1, SeqCst) + 1;
         let active_users = store.count_active_users().await?;
+        let out = self.apply_active_users(active_users).await;
+        r.finished.store(n, SeqCst);
+        Ok(out)
+    }
+
+    /// Recomputes from the cached licenses when `active_users` differs
+    /// from the count the cache was computed with.
+    async fn apply_active_users(&self, active_users: i64) -> Arc<codersdk::Entitlements> {
         let cached = self.shared.cache.read().expect("entitlements lock").clone();
         if cached.active_users == active_users {
-            return Ok(cached.current);
+            return cached.current;
         }
         let _guard = self.shared.refresh.lock().await;
         let cached = self.shared.cache.read().expect("entitlements lock").clone();
-        Ok(self.recompute(cached.licenses, cached.invalid, active_users, store::now()))
+        self.recompute(cached.licenses, cached.invalid, active_users, store::now())
     }
 
     /// Sets the number of running replicas (the replicas work calls this
