@@ -1,5 +1,5 @@
 -- Indexes for reads that scanned a whole table at scale.
--- Same indexes and version as the other backend's 0011.
+-- Same indexes and version as the other backend's 0012.
 
 -- A job's build (job completion, quota commit, state updates): was a scan
 -- of every build.
