@@ -26,6 +26,8 @@ const browser = await chromium.launch({
 
 const external = [];
 const serverErrors = [];
+const confirmed = [];
+const injected = [];
 let shotNo = 0;
 
 async function newPage(width = 1280) {
@@ -37,10 +39,17 @@ async function newPage(width = 1280) {
   });
   page.on("response", (r) => {
     if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.url()}`);
+    if (r.url().startsWith(BASE + "/assets/") && r.status() !== 200) serverErrors.push(`${r.status()} ${r.url()}`);
   });
   page.on("dialog", async (d) => {
+    // Destructive buttons ask first (confirm); anything else is injected.
+    if (d.type() === "confirm") {
+      confirmed.push(d.message());
+      await d.accept();
+      return;
+    }
+    injected.push(`${d.type()}: ${d.message()}`);
     await d.dismiss();
-    throw new Error(`a dialog opened (script injection?): ${d.message()}`);
   });
   return page;
 }
@@ -315,6 +324,8 @@ for (const p of pages) {
 }
 
 assert.deepEqual(serverErrors, [], "no 5xx answered to the browser");
+assert.deepEqual(injected, [], "no injected dialog opened");
+assert.deepEqual(confirmed, ["Remove this access?", "Remove this access?"], "removals asked first");
 assert.deepEqual(external, [], "no page fetches anything outside the deployment");
 await browser.close();
 console.log("DASHBOARD OK");

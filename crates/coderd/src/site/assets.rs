@@ -10,9 +10,11 @@ use crate::state::AppState;
 
 const CSS: &str = include_str!("../../assets/site.css");
 const LIVE_JS: &str = include_str!("../../assets/live.js");
+const CONFIRM_JS: &str = include_str!("../../assets/confirm.js");
 const LOGO: &str = include_str!("../../assets/logo.svg");
 
-/// `GET /assets/site.css`, `/assets/live.js`, `/assets/logo.svg`.
+/// `GET /assets/site.css`, `/assets/live.js`, `/assets/confirm.js`,
+/// `/assets/logo.svg`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -22,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/assets/live.js",
             get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }),
+        )
+        .route(
+            "/assets/confirm.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CONFIRM_JS) }),
         )
         .route(
             "/assets/logo.svg",

@@ -380,6 +380,7 @@ struct SettingsPage {
     display_name: String,
     avatar_url: String,
     quota_allowance: String,
+    saved_allowance: i64,
     error: Option<FormError>,
 }
 
@@ -414,6 +415,7 @@ async fn get_settings(
             display_name: g.display_name.clone(),
             avatar_url: g.avatar_url.clone(),
             quota_allowance: g.quota_allowance.to_string(),
+            saved_allowance: g.quota_allowance,
             error: None,
         }))
     }
@@ -481,6 +483,7 @@ async fn post_settings(
                     display_name: f.display_name,
                     avatar_url: f.avatar_url,
                     quota_allowance: f.quota_allowance,
+                    saved_allowance: g.quota_allowance,
                     error: Some(FormError::from_api(&e)),
                 },
             )),
