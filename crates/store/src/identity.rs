@@ -372,6 +372,21 @@ impl Store {
 
     // -------------------------------------------------------- organizations
 
+    /// Inserts a non-first organization and its `Everyone` group, in one
+    /// transaction (the default organization comes with the first user, see
+    /// [`Store::create_first_user`]). A taken name comes back as `Conflict`.
+    pub async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut c = tx.conn();
+        insert_organization(&mut c, org).await?;
+        crate::groups::insert_group(
+            &mut c,
+            &crate::groups::Group::everyone(org.id, org.created_at),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Organization by id.
     pub async fn get_organization_by_id(&self, id: Uuid) -> StoreResult<Organization> {
         let mut c = self.acquire().await?;
