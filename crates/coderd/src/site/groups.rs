@@ -5,7 +5,8 @@
 //! upstream. The pages act in the default organization.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -19,13 +20,10 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 
-/// The group pages, and upstream's `/groups/*` redirects.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/groups",
-            get(|| async { Redirect::to("/deployment/groups") }),
-        )
+/// The group pages, each behind [`paywall_gate`], and upstream's
+/// `/groups` redirect.
+pub fn router(state: AppState) -> Router<AppState> {
+    let pages = Router::new()
         .route("/deployment/groups", get(get_groups))
         .route(
             "/deployment/groups/create",
@@ -39,6 +37,13 @@ pub fn router() -> Router<AppState> {
             "/deployment/groups/{group}/settings",
             get(get_settings).post(post_settings),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state, paywall_gate));
+    Router::new()
+        .route(
+            "/groups",
+            get(|| async { Redirect::to("/deployment/groups") }),
+        )
+        .merge(pages)
 }
 
 const PAYWALL_TITLE: &str = "Groups";
@@ -62,8 +67,20 @@ async fn paywall(state: &AppState, v: &Viewer) -> Response {
     })
 }
 
-fn entitled(state: &AppState) -> bool {
-    state.entitlements.enabled(FeatureName::TemplateRbac)
+/// Serves a group page while `template_rbac` is enabled and the paywall in
+/// its place otherwise (upstream's groups pages), before the page's own
+/// extractors run: a form post to a paywalled page writes nothing.
+async fn paywall_gate(
+    State(state): State<AppState>,
+    v: Viewer,
+    req: Request,
+    next: Next,
+) -> Response {
+    if state.entitlements.enabled(FeatureName::TemplateRbac) {
+        next.run(req).await
+    } else {
+        paywall(&state, &v).await
+    }
 }
 
 struct GroupRow {
@@ -84,9 +101,6 @@ struct GroupsPage {
 /// `GET /deployment/groups`: the default organization's groups the viewer
 /// may read.
 async fn get_groups(State(state): State<AppState>, v: Viewer) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = async {
         let org = super::default_org(&state).await?;
         let groups = crate::api::groups::get_organization_groups(
@@ -137,9 +151,6 @@ struct CreatePage {
 
 /// `GET /deployment/groups/create`.
 async fn get_create(State(state): State<AppState>, v: Viewer) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     render(&CreatePage {
         layout: v.layout(&state, "Create group", "groups").await,
         name: String::new(),
@@ -166,9 +177,6 @@ async fn post_create(
     v: Viewer,
     Form(f): Form<CreateForm>,
 ) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = async {
         let org = super::default_org(&state).await?;
         let created = crate::api::groups::post_group(
@@ -298,9 +306,6 @@ async fn group_page(
 /// `GET /deployment/groups/{name}`: the members, the add-member form, and
 /// the settings and delete actions (not for `Everyone`).
 async fn get_group(State(state): State<AppState>, v: Viewer, Path(name): Path<String>) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = group_page(&state, &v, &name, None).await;
     respond(&state, &v, r).await
 }
@@ -323,9 +328,6 @@ async fn post_group(
     Path(name): Path<String>,
     Form(f): Form<MemberForm>,
 ) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = async {
         let g = group_by_name(&state, &v, &name).await?;
         let done = match f.action.as_str() {
@@ -402,9 +404,6 @@ async fn get_settings(
     v: Viewer,
     Path(name): Path<String>,
 ) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = async {
         let g = group_by_name(&state, &v, &name).await?;
         Ok(render(&SettingsPage {
@@ -432,9 +431,6 @@ async fn post_settings(
     Path(name): Path<String>,
     Form(f): Form<SettingsForm>,
 ) -> Response {
-    if !entitled(&state) {
-        return paywall(&state, &v).await;
-    }
     let r = async {
         let g = group_by_name(&state, &v, &name).await?;
         let allowance = match f.quota_allowance.trim().parse::<i64>() {

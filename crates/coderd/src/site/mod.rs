@@ -38,7 +38,6 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use codersdk::FeatureName;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -64,7 +63,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(workspaces::router())
         .merge(templates::router())
         .merge(users::router())
-        .merge(groups::router())
+        .merge(groups::router(state.clone()))
         .merge(deployment::router())
         .merge(audit::router())
         .merge(account::router())
@@ -531,11 +530,6 @@ impl FormError {
 /// 303 See Other to `to` (after a successful form post).
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
-}
-
-/// Whether `feature` is licensed (entitled or in grace).
-pub fn licensed(state: &AppState, feature: FeatureName) -> bool {
-    state.entitlements.licensed(feature)
 }
 
 /// The default organization's name (the dashboard's pages without an
