@@ -277,36 +277,53 @@ pub mod oidc {
     impl Idp {
         /// Starts the provider accepting `redirect_uri`, with `accounts`
         /// (sub -> claims); `rogue_jwks` publishes a key other than the
-        /// signing key. Waits for its `LISTENING` line.
+        /// signing key. Waits for its `LISTENING` line. Node 20 can
+        /// deadlock in its first key export (a garbage collection inside
+        /// `KeyObject.export` waiting on a key-generation job's mutex, seen
+        /// under load), so a provider that has not listened within 30 s is
+        /// killed and started again, three times at most.
         pub async fn start(redirect_uri: &str, accounts: &Value, rogue_jwks: bool) -> Idp {
-            let mut cmd = tokio::process::Command::new("node");
-            cmd.arg("provider.mjs")
-                .current_dir(script_dir())
-                .env("PORT", "0")
-                .env("CLIENT_ID", CLIENT_ID)
-                .env("CLIENT_SECRET", CLIENT_SECRET)
-                .env("REDIRECT_URIS", redirect_uri)
-                .env("ACCOUNTS", accounts.to_string())
-                .env("ROGUE_JWKS", if rogue_jwks { "1" } else { "0" })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .kill_on_drop(true);
-            let mut child = cmd.spawn().expect("start node provider.mjs");
-            let stdout = child.stdout.take().expect("provider stdout");
-            let mut lines = BufReader::new(stdout).lines();
-            let issuer = loop {
-                match lines.next_line().await.expect("read provider output") {
-                    Some(l) if l.starts_with("LISTENING ") => break l[10..].trim().to_owned(),
-                    Some(_) => continue,
-                    None => panic!("the OpenID Provider exited before listening"),
-                }
-            };
-            // Keep draining its output so it never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            Idp {
-                child: Some(child),
-                issuer,
+            for _ in 0..3 {
+                let mut cmd = tokio::process::Command::new("node");
+                cmd.arg("provider.mjs")
+                    .current_dir(script_dir())
+                    .env("PORT", "0")
+                    .env("CLIENT_ID", CLIENT_ID)
+                    .env("CLIENT_SECRET", CLIENT_SECRET)
+                    .env("REDIRECT_URIS", redirect_uri)
+                    .env("ACCOUNTS", accounts.to_string())
+                    .env("ROGUE_JWKS", if rogue_jwks { "1" } else { "0" })
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .kill_on_drop(true);
+                let mut child = cmd.spawn().expect("start node provider.mjs");
+                let stdout = child.stdout.take().expect("provider stdout");
+                let mut lines = BufReader::new(stdout).lines();
+                let listening = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                    loop {
+                        match lines.next_line().await.expect("read provider output") {
+                            Some(l) if l.starts_with("LISTENING ") => {
+                                break l[10..].trim().to_owned()
+                            }
+                            Some(_) => continue,
+                            None => panic!("the OpenID Provider exited before listening"),
+                        }
+                    }
+                })
+                .await;
+                let Ok(issuer) = listening else {
+                    eprintln!("the OpenID Provider did not listen within 30 s; starting it again");
+                    let _ = child.kill().await;
+                    continue;
+                };
+                // Keep draining its output so it never blocks on a full pipe.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Idp {
+                    child: Some(child),
+                    issuer,
+                };
             }
+            panic!("the OpenID Provider did not listen in three tries of 30 s");
         }
 
         /// Replaces an account's claims.
