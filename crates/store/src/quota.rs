@@ -29,11 +29,16 @@ async fn budget(c: &mut Conn<'_>, user_id: Uuid, organization_id: Uuid) -> Store
     let (b,): (i64,) = q_one!(
         c,
         (i64,),
-        "SELECT CAST(COALESCE(SUM(g.quota_allowance), 0) AS BIGINT) FROM groups g \
-         WHERE g.organization_id = $2 AND ( \
-           g.id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = $1) \
-           OR (g.id = $2 AND EXISTS (SELECT 1 FROM organization_members om \
-                                     WHERE om.user_id = $1 AND om.organization_id = $2)))",
+        // The user's groups (their memberships, and Everyone, whose id is
+        // the organization's, when they are a member of it), then each
+        // group by primary key. `CROSS JOIN` keeps SQLite's join order, so
+        // it does not walk every group of the organization instead.
+        "SELECT CAST(COALESCE(SUM(g.quota_allowance), 0) AS BIGINT) FROM ( \
+           SELECT gm.group_id AS id FROM group_members gm WHERE gm.user_id = $1 \
+           UNION \
+           SELECT om.organization_id FROM organization_members om \
+           WHERE om.user_id = $1 AND om.organization_id = $2) m \
+         CROSS JOIN groups g WHERE g.id = m.id AND g.organization_id = $2",
         user_id,
         organization_id
     )?;

@@ -273,7 +273,10 @@ impl Store {
 
     /// The non-deleted templates of `organization_id` among `ids`, in
     /// [`Store::list_templates`]' order (`lower(name)`, then id). One
-    /// query per chunk of ids; none for an empty list.
+    /// query per chunk of ids; none for an empty list. The rows are read by
+    /// primary key and the organization is checked here: with the
+    /// organization in the `WHERE`, SQLite walks the organization's name
+    /// index (every template of it) to probe the id list.
     pub async fn list_templates_by_ids(
         &self,
         organization_id: Uuid,
@@ -288,17 +291,22 @@ impl Store {
         let mut out: Vec<Template> = Vec::new();
         for chunk in ids.chunks(size) {
             let sql = format!(
-                "SELECT * FROM templates WHERE deleted = FALSE AND organization_id = $1 \
+                "SELECT * FROM templates WHERE deleted = FALSE \
                  AND id IN ({}) ORDER BY lower(name), id",
-                crate::provisioning::placeholders(2, chunk.len())
+                crate::provisioning::placeholders(1, chunk.len())
             );
             macro_rules! run {
                 ($c:expr) => {{
-                    let mut q = sqlx::query_as::<_, Template>(&sql).bind(organization_id);
+                    let mut q = sqlx::query_as::<_, Template>(&sql);
                     for id in chunk {
                         q = q.bind(id);
                     }
-                    out.extend(q.fetch_all(&mut **$c).await?);
+                    out.extend(
+                        q.fetch_all(&mut **$c)
+                            .await?
+                            .into_iter()
+                            .filter(|t| t.organization_id == organization_id),
+                    );
                 }};
             }
             match &mut conn {
