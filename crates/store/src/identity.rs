@@ -230,27 +230,63 @@ impl Store {
             let names: Vec<&str> = f.status.iter().map(|s| s.as_str()).collect();
             format!(",{},", names.join(","))
         });
-        let search = f
-            .search
-            .as_ref()
-            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let search = f.search.as_ref().map(|s| s.to_lowercase());
         let role = f
             .role
             .as_ref()
             .filter(|r| *r != "member")
             .map(|r| format!("%\"{}\"%", like_escape(r)));
-        let filter = "deleted = FALSE \
-             AND ($1 IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\') \
-             AND ($2 IS NULL OR $2 LIKE '%,' || status || ',%') \
-             AND ($3 IS NULL OR rbac_roles LIKE $3 ESCAPE '\\')";
         let mut c = self.acquire().await?;
         let mut conn = c.conn();
+        // Each filter's term is in the statement only when the filter is
+        // given (`$n IS NULL` stands in otherwise, to keep the parameters'
+        // numbers): PostgreSQL's generic plan of `($n IS NULL OR term)`
+        // estimates a handful of rows and then sorts every match for one
+        // page instead of walking `users_created_idx` to the page's end.
+        // The search is a substring position, not `LIKE '%...%'`, for the
+        // same reason, and SQLite counts it from `users_search_idx` alone
+        // (migration 0013).
+        let position = match conn {
+            Conn::Sqlite(_) => "instr",
+            Conn::Postgres(_) => "strpos",
+        };
+        let term = |given: bool, param: &str, term: String| {
+            if given {
+                term
+            } else {
+                format!("{param} IS NULL")
+            }
+        };
+        let filter = format!(
+            "deleted = FALSE AND {} AND {} AND {}",
+            term(
+                search.is_some(),
+                "$1",
+                format!(
+                    "({position}(lower(username), $1) > 0 OR {position}(lower(email), $1) > 0)"
+                )
+            ),
+            term(
+                status.is_some(),
+                "$2",
+                "$2 LIKE '%,' || status || ',%'".to_owned()
+            ),
+            term(
+                role.is_some(),
+                "$3",
+                "rbac_roles LIKE $3 ESCAPE '\\'".to_owned()
+            ),
+        );
         let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
         let (count,): (i64,) = q_one!(&mut conn, (i64,), &count_sql, &search, &status, &role)?;
         let limit = if f.limit <= 0 { i64::MAX } else { f.limit };
+        let after = term(
+            f.after_id.is_some(),
+            "$4",
+            "(created_at, id) > (SELECT created_at, id FROM users WHERE id = $4)".to_owned(),
+        );
         let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE {filter} \
-             AND ($4 IS NULL OR (created_at, id) > (SELECT created_at, id FROM users WHERE id = $4)) \
+            "SELECT {USER_COLS} FROM users WHERE {filter} AND {after} \
              ORDER BY created_at, id LIMIT $5 OFFSET $6"
         );
         let users = q_all!(

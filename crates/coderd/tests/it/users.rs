@@ -983,3 +983,85 @@ both!(users_filter_by_status_dormant, |t: TestServer| async move {
         }])
     );
 });
+
+both!(
+    users_search_matches_substrings,
+    |t: TestServer| async move {
+        let owner = t.owner().await;
+        for (username, email) in [
+            ("ann", "a_b@Example.COM"),
+            ("axb", "axb@example.com"),
+            ("pct", "100%off@example.org"),
+            ("zed", "zed@example.org"),
+        ] {
+            owner
+                .client
+                .create_user(&CreateUserRequest {
+                    email: email.into(),
+                    username: username.into(),
+                    password: PASSWORD.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let names = |r: &codersdk::GetUsersResponse| {
+            r.users
+                .iter()
+                .map(|u| u.username.clone())
+                .collect::<Vec<_>>()
+        };
+        // Case-insensitive, in the username or the email.
+        let r = owner.client.users("EXAMPLE.com").await.unwrap();
+        assert_eq!(
+            (r.count, names(&r)),
+            (3, vec!["admin".into(), "ann".into(), "axb".into()])
+        );
+        let r = owner.client.users("ZE").await.unwrap();
+        assert_eq!((r.count, names(&r)), (1, vec!["zed".to_owned()]));
+        // `_` and `%` are themselves, not wildcards.
+        let r = owner.client.users("a_b").await.unwrap();
+        assert_eq!((r.count, names(&r)), (1, vec!["ann".to_owned()]));
+        let r = owner.client.users("0%o").await.unwrap();
+        assert_eq!((r.count, names(&r)), (1, vec!["pct".to_owned()]));
+        let r = owner.client.users("nobody-has-this").await.unwrap();
+        assert_eq!((r.count, r.users.len()), (0, 0));
+        // With a status filter, and paged: the count is of every match.
+        let r = owner
+            .client
+            .users("example.com status:dormant")
+            .await
+            .unwrap();
+        assert_eq!((r.count, names(&r)), (2, vec!["ann".into(), "axb".into()]));
+        let page = t
+            .raw(
+                Method::GET,
+                "/api/v2/users?q=example&limit=1&offset=1",
+                Some(owner.token()),
+                None,
+            )
+            .await;
+        page.expect(200);
+        assert_eq!(page.json["count"], 5);
+        assert_eq!(page.json["users"].as_array().unwrap().len(), 1);
+        assert_eq!(page.json["users"][0]["username"], "ann");
+        let ann = owner.client.user("ann").await.unwrap();
+        let after = t
+            .raw(
+                Method::GET,
+                &format!("/api/v2/users?q=.org&after_id={}", ann.id),
+                Some(owner.token()),
+                None,
+            )
+            .await;
+        after.expect(200);
+        assert_eq!(after.json["count"], 2);
+        let after_names: Vec<&str> = after.json["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(after_names, ["pct", "zed"]);
+    }
+);
