@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -139,6 +140,12 @@ pub struct Store {
     pub(crate) pool: Pool,
     backend: Backend,
     pubsub: Pubsub,
+    /// SQLite's write transactions of this store take turns here before
+    /// `BEGIN IMMEDIATE`: a waiter is woken as soon as the previous one
+    /// ends, where SQLite's busy handler would sleep for up to 100 ms
+    /// between tries of the file lock (writers from other processes still
+    /// meet the busy timeout).
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -173,21 +180,26 @@ impl PoolConn {
 /// An open write transaction of either backend. Dropped without
 /// [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The transaction, and the store's [`Store::sqlite_writer`] turn,
+    /// given back after the transaction ends (fields drop in order).
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
     }
 
     pub(crate) async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _turn) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -285,6 +297,7 @@ impl Store {
             pool,
             backend,
             pubsub,
+            sqlite_writer: Arc::default(),
         })
     }
 
@@ -346,12 +359,19 @@ impl Store {
         })
     }
 
-    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite (takes the
-    /// write lock up front, so two writers queue on the busy timeout instead
-    /// of failing on lock upgrade), a plain `BEGIN` on PostgreSQL.
+    /// Begins a write transaction: on SQLite, after this store's earlier
+    /// write transactions end (`sqlite_writer`), `BEGIN IMMEDIATE` (takes
+    /// the write lock up front, so it cannot fail on lock upgrade); a plain
+    /// `BEGIN` on PostgreSQL. A task must not begin a second transaction
+    /// while it holds one.
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                // The turn first, then a connection: waiting writers do
+                // not hold pooled connections readers need.
+                let turn = self.sqlite_writer.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
