@@ -684,6 +684,11 @@ async fn create_only(by: &codersdk::Client, username: &str) -> codersdk::User {
     .expect("create user")
 }
 
+/// The usernames of a page of `GET /users`, in order.
+fn usernames(r: &codersdk::GetUsersResponse) -> Vec<String> {
+    r.users.iter().map(|u| u.username.clone()).collect()
+}
+
 /// Signs `username` in with the test password; their client.
 async fn login_as(t: &TestServer, username: &str) -> codersdk::Client {
     let token = t
@@ -942,12 +947,7 @@ both!(users_filter_by_status_dormant, |t: TestServer| async move {
         .update_user_status("dave", UserStatus::Suspended)
         .await
         .unwrap();
-    let names = |r: &codersdk::GetUsersResponse| {
-        r.users
-            .iter()
-            .map(|u| u.username.clone())
-            .collect::<Vec<_>>()
-    };
+    let names = usernames;
     let r = owner.client.users("status:dormant").await.unwrap();
     assert_eq!(r.count, 2);
     assert_eq!(names(&r), ["bob", "carol"]);
@@ -1005,12 +1005,7 @@ both!(
                 .await
                 .unwrap();
         }
-        let names = |r: &codersdk::GetUsersResponse| {
-            r.users
-                .iter()
-                .map(|u| u.username.clone())
-                .collect::<Vec<_>>()
-        };
+        let names = usernames;
         // Case-insensitive, in the username or the email.
         let r = owner.client.users("EXAMPLE.com").await.unwrap();
         assert_eq!(
